@@ -1,0 +1,46 @@
+/** A new message, serialized once; `frame` is the `MsgData` JSON every recipient receives. */
+export interface MessageEvent {
+  readonly type: 'message';
+  readonly conversationId: string;
+  readonly msgId: string;
+  readonly frame: string;
+}
+
+/** Sessions became (`joined`) or stopped being (`left`: leave or kick) members. */
+export interface MembershipEvent {
+  readonly type: 'membership';
+  readonly conversationId: string;
+  readonly sessions: readonly string[];
+  readonly change: 'joined' | 'left';
+}
+
+/** A (session, platform) connected on `nodeId`; older connections elsewhere must close. */
+export interface ConnectedEvent {
+  readonly type: 'connected';
+  readonly session: string;
+  readonly platform: number;
+  /** Fencing token: the newest connection has the greatest value; older ones yield to it. */
+  readonly generation: string;
+  readonly nodeId: string;
+}
+
+export type BusEvent = MessageEvent | MembershipEvent | ConnectedEvent;
+
+export type BusHandler = (event: BusEvent) => void;
+
+/**
+ * Notifies every node, this one included, of events. It may drop an event while it is
+ * down: recovery always reads the store, never the bus.
+ */
+export interface Bus {
+  /** Resolves once the event is handed to the transport; rejects with `UnavailableError` when down. */
+  publish(event: BusEvent): Promise<void>;
+
+  /** Calls `handler` for every event published by any node, in publish order per publisher. */
+  subscribe(handler: BusHandler): () => void;
+
+  /** Resolves while the bus can carry events. */
+  ping(): Promise<void>;
+
+  close(): Promise<void>;
+}

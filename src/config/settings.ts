@@ -1,0 +1,320 @@
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { parseCidr } from './cidr.js';
+
+export type StoreSetting = { kind: 'sqlite' } | { kind: 'postgres'; url: string };
+export type BusSetting = { kind: 'memory' } | { kind: 'nats'; url: string };
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+export interface Settings {
+  readonly host: string;
+  readonly port: number;
+  readonly dataDir: string;
+  readonly store: StoreSetting;
+  readonly bus: BusSetting;
+  readonly jwtKey: string | undefined;
+  readonly innerAllow: readonly string[];
+  readonly trustProxy: readonly string[];
+  readonly tokenTtlSec: number;
+  readonly maxContentBytes: number;
+  readonly maxBodyBytes: number;
+  readonly pingIntervalMs: number;
+  readonly sseHeartbeatMs: number;
+  readonly pollKeepMs: number;
+  readonly queueMaxMessages: number;
+  readonly queueMaxBytes: number;
+  readonly storeTimeoutMs: number;
+  readonly shutdownGraceMs: number;
+  readonly logLevel: LogLevel;
+}
+
+/** A bad setting: the message is one line naming the setting. */
+export class SettingsError extends Error {
+  override name = 'SettingsError';
+}
+
+interface Field<K extends keyof Settings> {
+  readonly key: K;
+  readonly flag: string;
+  readonly env: string;
+  readonly doc: string;
+  readonly fallback: string;
+  readonly parse: (text: string) => Settings[K];
+}
+
+function int(min: number, max: number) {
+  return (text: string): number => {
+    const n = Number(text);
+    if (!/^-?\d+$/.test(text.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
+      throw new Error(`must be an integer ${min}..${max}`);
+    }
+    return n;
+  };
+}
+
+function list(text: string): string[] {
+  return text
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+}
+
+function cidrs(text: string): string[] {
+  const items = list(text);
+  for (const c of items) parseCidr(c);
+  return items;
+}
+
+function store(text: string): StoreSetting {
+  if (text === 'sqlite') return { kind: 'sqlite' };
+  if (/^postgres(ql)?:\/\/./.test(text)) return { kind: 'postgres', url: text };
+  throw new Error('must be "sqlite" or a postgres:// URL');
+}
+
+function bus(text: string): BusSetting {
+  if (text === 'memory') return { kind: 'memory' };
+  if (/^nats:\/\/./.test(text)) return { kind: 'nats', url: text };
+  throw new Error('must be "memory" or a nats:// URL');
+}
+
+function nonEmpty(text: string): string {
+  if (text.trim() === '') throw new Error('must not be empty');
+  return text;
+}
+
+const levels: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+function field<K extends keyof Settings>(f: Field<K>): Field<K> {
+  return f;
+}
+
+/** Every setting: flag, environment variable, default and a one-line doc (README mirrors it). */
+export const fields = [
+  field({
+    key: 'host',
+    flag: 'host',
+    env: 'QUICKIM_HOST',
+    fallback: '0.0.0.0',
+    doc: 'Address to listen on.',
+    parse: nonEmpty,
+  }),
+  field({
+    key: 'port',
+    flag: 'port',
+    env: 'QUICKIM_PORT',
+    fallback: '8088',
+    doc: 'TCP port to listen on (0 picks a free one).',
+    parse: int(0, 65535),
+  }),
+  field({
+    key: 'dataDir',
+    flag: 'data-dir',
+    env: 'QUICKIM_DATA_DIR',
+    fallback: './data',
+    doc: 'Directory for the embedded database and the generated key.',
+    parse: nonEmpty,
+  }),
+  field({
+    key: 'store',
+    flag: 'store',
+    env: 'QUICKIM_STORE',
+    fallback: 'sqlite',
+    doc: '`sqlite` (embedded, in the data dir) or a `postgres://` URL.',
+    parse: store,
+  }),
+  field({
+    key: 'bus',
+    flag: 'bus',
+    env: 'QUICKIM_BUS',
+    fallback: 'memory',
+    doc: '`memory` (one node) or a `nats://host:port` URL (several nodes).',
+    parse: bus,
+  }),
+  field({
+    key: 'jwtKey',
+    flag: 'jwt-key',
+    env: 'QUICKIM_JWT_KEY',
+    fallback: '',
+    doc: 'HS256 signing key; empty means generated on first start and kept in the data dir.',
+    parse: (t) => (t === '' ? undefined : t),
+  }),
+  field({
+    key: 'innerAllow',
+    flag: 'inner-allow',
+    env: 'QUICKIM_INNER_ALLOW',
+    fallback: '127.0.0.0/8,::1',
+    doc: 'Comma-separated CIDRs allowed to call `/inner/*`.',
+    parse: cidrs,
+  }),
+  field({
+    key: 'trustProxy',
+    flag: 'trust-proxy',
+    env: 'QUICKIM_TRUST_PROXY',
+    fallback: '',
+    doc: 'Comma-separated proxy addresses/CIDRs whose `X-Forwarded-For` is believed.',
+    parse: cidrs,
+  }),
+  field({
+    key: 'tokenTtlSec',
+    flag: 'token-ttl',
+    env: 'QUICKIM_TOKEN_TTL',
+    fallback: '86400',
+    doc: 'Token lifetime in seconds.',
+    parse: int(1, 31_536_000),
+  }),
+  field({
+    key: 'maxContentBytes',
+    flag: 'max-content-bytes',
+    env: 'QUICKIM_MAX_CONTENT_BYTES',
+    fallback: '65536',
+    doc: 'Largest message `content`, in UTF-8 bytes.',
+    parse: int(1, 16_777_216),
+  }),
+  field({
+    key: 'maxBodyBytes',
+    flag: 'max-body-bytes',
+    env: 'QUICKIM_MAX_BODY_BYTES',
+    fallback: '1048576',
+    doc: 'Largest request body, in bytes.',
+    parse: int(1024, 67_108_864),
+  }),
+  field({
+    key: 'pingIntervalMs',
+    flag: 'ping-interval-ms',
+    env: 'QUICKIM_PING_INTERVAL_MS',
+    fallback: '25000',
+    doc: 'WebSocket ping interval; a connection that misses a pong is closed.',
+    parse: int(100, 3_600_000),
+  }),
+  field({
+    key: 'sseHeartbeatMs',
+    flag: 'sse-heartbeat-ms',
+    env: 'QUICKIM_SSE_HEARTBEAT_MS',
+    fallback: '15000',
+    doc: 'Interval of SSE comment heartbeats.',
+    parse: int(100, 30_000),
+  }),
+  field({
+    key: 'pollKeepMs',
+    flag: 'poll-keep-ms',
+    env: 'QUICKIM_POLL_KEEP_MS',
+    fallback: '60000',
+    doc: 'How long a long-poll place is kept between two polls.',
+    parse: int(60_000, 3_600_000),
+  }),
+  field({
+    key: 'queueMaxMessages',
+    flag: 'queue-max-messages',
+    env: 'QUICKIM_QUEUE_MAX_MESSAGES',
+    fallback: '1000',
+    doc: 'Messages queued for one connection before it is closed as too slow.',
+    parse: int(1, 1_000_000),
+  }),
+  field({
+    key: 'queueMaxBytes',
+    flag: 'queue-max-bytes',
+    env: 'QUICKIM_QUEUE_MAX_BYTES',
+    fallback: '4194304',
+    doc: 'Bytes queued for one connection before it is closed as too slow.',
+    parse: int(1024, 1_073_741_824),
+  }),
+  field({
+    key: 'storeTimeoutMs',
+    flag: 'store-timeout-ms',
+    env: 'QUICKIM_STORE_TIMEOUT_MS',
+    fallback: '5000',
+    doc: 'Longest wait for the store before a request answers 503.',
+    parse: int(100, 600_000),
+  }),
+  field({
+    key: 'shutdownGraceMs',
+    flag: 'shutdown-grace-ms',
+    env: 'QUICKIM_SHUTDOWN_GRACE_MS',
+    fallback: '10000',
+    doc: 'How long a graceful shutdown waits for in-flight requests.',
+    parse: int(0, 600_000),
+  }),
+  field({
+    key: 'logLevel',
+    flag: 'log-level',
+    env: 'QUICKIM_LOG_LEVEL',
+    fallback: 'info',
+    doc: 'pino log level.',
+    parse: (t) => {
+      if (!(levels as readonly string[]).includes(t))
+        throw new Error(`must be one of ${levels.join(', ')}`);
+      return t as LogLevel;
+    },
+  }),
+] as const;
+
+type Source = Readonly<Record<string, string | undefined>>;
+
+function readConfigFile(path: string): Source {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new SettingsError(
+      `--config: cannot read ${path}: ${(err as Error).message.split('\n')[0]}`,
+    );
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new SettingsError(`--config: ${path} must hold a JSON object`);
+  }
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(parsed)) {
+    const f = fields.find((x) => x.flag === k || x.key === k);
+    if (!f) throw new SettingsError(`--config: unknown setting "${k}" in ${path}`);
+    if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') {
+      throw new SettingsError(`--${f.flag}: value in ${path} must be a string or a number`);
+    }
+    out[f.flag] = String(v);
+  }
+  return out;
+}
+
+/**
+ * Merges flag > environment > config file > default, validates every value and freezes the
+ * result. Throws `SettingsError` with a one-line message naming the bad setting.
+ */
+export function loadSettings(argv: readonly string[], env: Source = process.env): Settings {
+  let values: Record<string, unknown>;
+  try {
+    const options = Object.fromEntries([
+      ['config', { type: 'string' as const }],
+      ...fields.map((f) => [f.flag, { type: 'string' as const }]),
+    ]);
+    values = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }).values;
+  } catch (err) {
+    throw new SettingsError((err as Error).message.split('\n')[0]);
+  }
+  const configPath = typeof values.config === 'string' ? values.config : env.QUICKIM_CONFIG;
+  const file = configPath ? readConfigFile(configPath) : {};
+  const out: Record<string, unknown> = {};
+  for (const f of fields) {
+    const flagValue = values[f.flag];
+    const text =
+      (typeof flagValue === 'string' ? flagValue : undefined) ??
+      env[f.env] ??
+      file[f.flag] ??
+      f.fallback;
+    try {
+      out[f.key] = f.parse(text);
+    } catch (err) {
+      throw new SettingsError(`--${f.flag}: ${(err as Error).message} (got "${text}")`);
+    }
+  }
+  const settings = out as unknown as Settings;
+  if (settings.bus.kind === 'nats' && settings.store.kind === 'sqlite') {
+    throw new SettingsError(
+      '--bus: a nats:// bus needs a shared store (--store postgres://…), not the embedded sqlite',
+    );
+  }
+  return Object.freeze(settings);
+}
+
+/** Defaults for embedding and tests; `overrides` are already-typed values. */
+export function defaultSettings(overrides: Partial<Settings> = {}): Settings {
+  return Object.freeze({ ...loadSettings([], {}), ...overrides });
+}

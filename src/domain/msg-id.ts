@@ -1,0 +1,108 @@
+/**
+ * MsgId: 16 symbols of a 32-letter alphabet in ASCII order, shown as `XXXXX-XXXX-XXXX-XXX`,
+ * so string order equals numeric order. 80 bits: 45 bits of milliseconds since the Unix epoch,
+ * 20 bits of sequence within that millisecond, 15 bits naming the node that allocated it.
+ */
+export const MSG_ID_ALPHABET = '23456789ABCDEFGHJKLMNPQRSTUVWXYZ';
+export const MSG_ID_PATTERN =
+  '^[2-9A-HJ-NP-Z]{5}-[2-9A-HJ-NP-Z]{4}-[2-9A-HJ-NP-Z]{4}-[2-9A-HJ-NP-Z]{3}$';
+const msgIdRegExp = new RegExp(MSG_ID_PATTERN);
+
+const TIME_SYMBOLS = 9;
+const LOW_SYMBOLS = 7;
+const SEQ_BITS = 20;
+const NODE_BITS = 15;
+const MAX_SEQ = 2 ** SEQ_BITS - 1;
+export const MAX_NODE_ID = 2 ** NODE_BITS - 1;
+const MAX_TIME = 2 ** (TIME_SYMBOLS * 5) - 1;
+
+const symbolValue = new Map<string, number>([...MSG_ID_ALPHABET].map((c, i) => [c, i]));
+
+export interface MsgIdParts {
+  readonly timeMs: number;
+  readonly seq: number;
+  readonly node: number;
+}
+
+export function isMsgId(value: unknown): value is string {
+  return typeof value === 'string' && msgIdRegExp.test(value);
+}
+
+function encodeSymbols(value: number, count: number, out: string[]): void {
+  const start = out.length;
+  for (let i = 0; i < count; i++) out.push('');
+  for (let i = count - 1; i >= 0; i--) {
+    out[start + i] = MSG_ID_ALPHABET[value % 32] as string;
+    value = Math.floor(value / 32);
+  }
+}
+
+export function formatMsgId(parts: MsgIdParts): string {
+  const s: string[] = [];
+  encodeSymbols(parts.timeMs, TIME_SYMBOLS, s);
+  encodeSymbols(parts.seq * 2 ** NODE_BITS + parts.node, LOW_SYMBOLS, s);
+  const raw = s.join('');
+  return `${raw.slice(0, 5)}-${raw.slice(5, 9)}-${raw.slice(9, 13)}-${raw.slice(13, 16)}`;
+}
+
+/** Parses a well-formed id; throws on anything `isMsgId` rejects. */
+export function parseMsgId(id: string): MsgIdParts {
+  if (!isMsgId(id)) throw new Error('malformed MsgId');
+  const raw = id.replaceAll('-', '');
+  let time = 0;
+  let low = 0;
+  for (let i = 0; i < raw.length; i++) {
+    const v = symbolValue.get(raw[i] as string) as number;
+    if (i < TIME_SYMBOLS) time = time * 32 + v;
+    else low = low * 32 + v;
+  }
+  const nodeDiv = 2 ** NODE_BITS;
+  return { timeMs: time, seq: Math.floor(low / nodeDiv), node: low % nodeDiv };
+}
+
+function isAfter(aTime: number, aSeq: number, bTime: number, bSeq: number): boolean {
+  return aTime > bTime || (aTime === bTime && aSeq > bSeq);
+}
+
+/**
+ * Allocates ids for one node. Every id it returns is greater, in (time, seq), than every id
+ * it returned before, so the node bits make ids unique across nodes; and greater than the
+ * `floor` it is given, so ids rise strictly within a conversation even across clock skew.
+ */
+export class MsgIdAllocator {
+  private lastTime = 0;
+  private lastSeq = 0;
+
+  constructor(
+    readonly node: number,
+    private readonly clock: () => number = Date.now,
+  ) {
+    if (!Number.isInteger(node) || node < 0 || node > MAX_NODE_ID) {
+      throw new RangeError(`node id must be an integer 0..${MAX_NODE_ID}`);
+    }
+  }
+
+  /** The next id, strictly greater than `floor` (the conversation's last id) when given. */
+  next(floor?: string | null): string {
+    let time = Math.min(this.clock(), MAX_TIME);
+    let seq = 0;
+    if (!isAfter(time, seq, this.lastTime, this.lastSeq)) {
+      time = this.lastTime;
+      seq = this.lastSeq + 1;
+    }
+    if (floor) {
+      const f = parseMsgId(floor);
+      if (!isAfter(time, seq, f.timeMs, f.seq)) {
+        time = f.timeMs;
+        seq = f.seq + 1;
+      }
+    }
+    if (seq > MAX_SEQ) {
+      time += 1;
+      seq = 0;
+    }
+    this.lastTime = time;
+    this.lastSeq = seq;
+    return formatMsgId({ timeMs: time, seq, node: this.node });
+  }
+}

@@ -1,0 +1,68 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { CidrSet } from '../../config/cidr.js';
+import type { ConversationService } from '../../services/conversation-service.js';
+import type { TokenService } from '../../services/token-service.js';
+import { innerOnly } from '../server.js';
+import { bodies } from '../schemas.js';
+import { assertSessionIds } from './validate.js';
+
+export interface InnerDeps {
+  readonly tokens: TokenService;
+  readonly conversations: ConversationService;
+  readonly innerAllow: CidrSet;
+}
+
+interface MembersBody {
+  conversation_id: string;
+  sessions: string[];
+}
+
+/** `/inner/*`: no token, only peers inside the allow-list. */
+export function registerInnerRoutes(app: FastifyInstance, deps: InnerDeps): void {
+  const { conversations, tokens } = deps;
+  const onRequest = innerOnly(deps.innerAllow);
+
+  function post<B>(url: string, schema: object, handler: (body: B) => Promise<object>): void {
+    app.post(url, {
+      schema: { body: schema },
+      onRequest,
+      handler: (request: FastifyRequest) => handler(request.body as B),
+    });
+  }
+
+  post<{ session: string; platform: number }>('/inner/get_token', bodies.getToken, async (b) => {
+    assertSessionIds([b.session]);
+    return { code: 0, data: await tokens.issue(b.session, b.platform) };
+  });
+
+  post<{ conversation_type: number; sessions: string[] }>(
+    '/inner/create_conversation',
+    bodies.innerCreate,
+    async (b) => {
+      assertSessionIds(b.sessions);
+      const id = await conversations.create(undefined, b.conversation_type, b.sessions);
+      return { code: 0, data: { ConversationId: id } };
+    },
+  );
+
+  post<MembersBody>('/inner/kickout_conversation', bodies.innerMembers, async (b) => {
+    assertSessionIds(b.sessions);
+    await conversations.kick(b.conversation_id, b.sessions);
+    return { code: 0, data: { ConversationId: b.conversation_id } };
+  });
+
+  post<MembersBody>('/inner/join_conversation', bodies.innerMembers, async (b) => {
+    assertSessionIds(b.sessions);
+    await conversations.joinByInner(b.conversation_id, b.sessions);
+    return { code: 0, data: { ConversationId: b.conversation_id } };
+  });
+
+  post<{ conversation_ids: string[]; is_archive: boolean }>(
+    '/inner/set_archive_conversations',
+    bodies.setArchive,
+    async (b) => {
+      await conversations.setArchived(b.conversation_ids, b.is_archive);
+      return { code: 0 };
+    },
+  );
+}

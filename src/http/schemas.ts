@@ -1,0 +1,74 @@
+import {
+  MAX_CONVERSATION_ID_LENGTH,
+  MAX_PLATFORM,
+  MAX_SESSIONS_PER_REQUEST,
+  MAX_SESSION_ID_BYTES,
+} from '../domain/conversation.js';
+import { MSG_ID_PATTERN } from '../domain/msg-id.js';
+
+// JSON schemas for every request body. Types are never coerced: "1" is not an integer.
+const int32 = { type: 'integer', minimum: -2147483648, maximum: 2147483647 } as const;
+const conversationId = {
+  type: 'string',
+  minLength: 1,
+  maxLength: MAX_CONVERSATION_ID_LENGTH,
+} as const;
+const msgId = { type: 'string', pattern: MSG_ID_PATTERN } as const;
+// Byte length is checked again in the handler; this bounds the work before it.
+const sessionId = { type: 'string', minLength: 1, maxLength: MAX_SESSION_ID_BYTES } as const;
+const sessions = { type: 'array', maxItems: MAX_SESSIONS_PER_REQUEST, items: sessionId } as const;
+const desc = { type: 'boolean' } as const;
+// Range is checked in the handler, where it has its own code (90010).
+const conversationType = { type: 'integer' } as const;
+
+function object<P extends Record<string, unknown>, R extends readonly (keyof P & string)[]>(
+  properties: P,
+  required: R,
+) {
+  return { type: 'object', properties, required, additionalProperties: true } as const;
+}
+
+export const bodies = {
+  sendMsg: object(
+    { conversation_id: conversationId, status: int32, type: int32, content: { type: 'string' } },
+    ['conversation_id', 'status', 'type', 'content'],
+  ),
+  byConversation: object({ conversation_id: conversationId }, ['conversation_id']),
+  joinedConversations: { type: ['object', 'null'] },
+  createConversation: object({ conversation_type: conversationType, sessions }, [
+    'conversation_type',
+  ]),
+  history: object({ conversation_id: conversationId, desc }, ['conversation_id']),
+  aroundId: object({ conversation_id: conversationId, msg_id: msgId, desc }, [
+    'conversation_id',
+    'msg_id',
+  ]),
+  range: object({ conversation_id: conversationId, start_msg_id: msgId, end_msg_id: msgId, desc }, [
+    'conversation_id',
+    'start_msg_id',
+    'end_msg_id',
+  ]),
+  getToken: object(
+    { session: sessionId, platform: { type: 'integer', minimum: 0, maximum: MAX_PLATFORM } },
+    ['session', 'platform'],
+  ),
+  innerCreate: object({ conversation_type: conversationType, sessions }, [
+    'conversation_type',
+    'sessions',
+  ]),
+  innerMembers: object({ conversation_id: conversationId, sessions }, [
+    'conversation_id',
+    'sessions',
+  ]),
+  setArchive: object(
+    {
+      conversation_ids: {
+        type: 'array',
+        maxItems: MAX_SESSIONS_PER_REQUEST,
+        items: conversationId,
+      },
+      is_archive: { type: 'boolean' },
+    },
+    ['conversation_ids', 'is_archive'],
+  ),
+} as const;

@@ -1,0 +1,158 @@
+import Fastify, { LogController } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyBaseLogger } from 'fastify';
+import { ErrorCode, ImError } from '../domain/errors.js';
+import type { TokenClaims, TokenService } from '../services/token-service.js';
+import type { CidrSet } from '../config/cidr.js';
+import { sendFailure } from './envelope.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set by `authenticate` on public routes. */
+    claims: TokenClaims | null;
+  }
+}
+
+export interface HttpOptions {
+  readonly logger: FastifyBaseLogger;
+  readonly maxBodyBytes: number;
+  readonly trustProxy: readonly string[];
+}
+
+/** Public paths (CORS allowed); `/inner/*` and the rest are not. */
+export const publicPaths = new Set([
+  '/send_msg',
+  '/check_joined_conversation',
+  '/get_joined_conversation',
+  '/get_conversation_detail',
+  '/join_conversation',
+  '/create_conversation',
+  '/leave_conversation',
+  '/get_lastone_msgid',
+  '/get_conversation_msg_by_range',
+  '/get_conversation_30msg_before_the_id',
+  '/get_conversation_30msg_after_the_id',
+  '/get_conversation_last_30_msg',
+  '/get_conversation_lastone_msg',
+  '/notify',
+]);
+
+export const corsHeaders: Readonly<Record<string, string>> = {
+  'access-control-allow-origin': '*',
+};
+
+const preflightHeaders = {
+  ...corsHeaders,
+  'access-control-allow-methods': 'GET, POST, OPTIONS',
+  'access-control-allow-headers': 'authorization, content-type, last-event-id',
+  'access-control-max-age': '600',
+};
+
+function pathOf(url: string): string {
+  const q = url.indexOf('?');
+  return q === -1 ? url : url.slice(0, q);
+}
+
+/** The URL as logged: any `token` query value is replaced. */
+export function redactUrl(url: string): string {
+  return url.replace(/([?&]token=)[^&]*/gi, '$1[redacted]');
+}
+
+/** Fastify with the contract's envelope, error mapping, CORS and one log line per request. */
+export function createHttpServer(options: HttpOptions): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: options.logger,
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: options.maxBodyBytes,
+    trustProxy: options.trustProxy.length > 0 ? [...options.trustProxy] : false,
+    return503OnClosing: true,
+    forceCloseConnections: true,
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
+  });
+
+  app.decorateRequest('claims', null);
+
+  app.addHook('onRequest', (request, reply, done) => {
+    const path = pathOf(request.url);
+    if (publicPaths.has(path)) {
+      if (request.method === 'OPTIONS') {
+        void reply.code(204).headers(preflightHeaders).send();
+        return;
+      }
+      void reply.headers(corsHeaders);
+    }
+    done();
+  });
+
+  app.addHook('onResponse', (request, reply, done) => {
+    request.log.info(
+      {
+        method: request.method,
+        url: redactUrl(request.url),
+        statusCode: reply.statusCode,
+        ms: Math.round(reply.elapsedTime * 100) / 100,
+        ip: request.ip,
+      },
+      'request',
+    );
+    done();
+  });
+
+  app.setNotFoundHandler((_request, reply) => {
+    sendFailure(reply, ErrorCode.RouteNotFound);
+  });
+
+  app.setErrorHandler((error: FastifyError | ImError | Error, request, reply) => {
+    if (error instanceof ImError) {
+      if (error.status >= 500)
+        request.log.warn({ code: error.code, err: error.message }, 'unavailable');
+      return sendFailure(reply, error.code, error.message, error.status);
+    }
+    const fe = error as FastifyError;
+    if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      return sendFailure(reply, ErrorCode.TooLarge, `body exceeds ${options.maxBodyBytes} bytes`);
+    }
+    if (fe.validation) {
+      return sendFailure(reply, ErrorCode.InvalidParameter, `invalid parameter: ${fe.message}`);
+    }
+    if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
+      return sendFailure(reply, ErrorCode.InvalidParameter, `invalid request: ${fe.message}`);
+    }
+    request.log.error({ err: error }, 'internal error');
+    return sendFailure(reply, ErrorCode.Internal);
+  });
+
+  return app;
+}
+
+/** The bearer token from `Authorization` or `?token=`. */
+export function tokenOf(request: FastifyRequest): string | undefined {
+  const header = request.headers.authorization;
+  if (typeof header === 'string') {
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    return match?.[1] ?? '';
+  }
+  const query = request.query as Record<string, unknown> | undefined;
+  const t = query?.token;
+  return typeof t === 'string' ? t : undefined;
+}
+
+/** An onRequest hook that verifies the token and sets `request.claims`. */
+export function authenticate(tokens: TokenService) {
+  return async (request: FastifyRequest): Promise<void> => {
+    request.claims = await tokens.verify(tokenOf(request));
+  };
+}
+
+/** An onRequest hook that admits only peers inside the inner allow-list. */
+export function innerOnly(allow: CidrSet) {
+  return (request: FastifyRequest, reply: FastifyReply, done: () => void): void => {
+    if (!allow.has(request.ip)) {
+      sendFailure(reply, ErrorCode.InnerForbidden);
+      return;
+    }
+    done();
+  };
+}

@@ -1,0 +1,113 @@
+import { randomUUID } from 'node:crypto';
+import { MAX_CONVERSATION_TYPE, MIN_CONVERSATION_TYPE } from '../domain/conversation.js';
+import type { ConversationDetail } from '../domain/conversation.js';
+import { ErrorCode, ImError } from '../domain/errors.js';
+import type { Bus } from '../bus/bus.js';
+import type { Store } from '../store/store.js';
+
+/** Throws 90010 unless `type` is an integer in 0..15. */
+export function assertConversationType(type: number): void {
+  if (!Number.isInteger(type) || type < MIN_CONVERSATION_TYPE || type > MAX_CONVERSATION_TYPE) {
+    throw new ImError(ErrorCode.BadConversationType);
+  }
+}
+
+/** Membership and conversation rules; knows nothing of HTTP. */
+export class ConversationService {
+  constructor(
+    private readonly store: Store,
+    private readonly bus: Bus,
+    private readonly onBusError: (err: unknown) => void,
+  ) {}
+
+  /** Throws 10005 when the conversation does not exist, 10004 when `session` is not a current member. */
+  async requireMember(conversationId: string, session: string): Promise<void> {
+    const member = await this.store.isMember(conversationId, session);
+    if (member === undefined) throw new ImError(ErrorCode.ConversationNotFound);
+    if (!member) throw new ImError(ErrorCode.NotMember);
+  }
+
+  /** Creates a conversation; `creator` (when given) and `sessions` become its members. */
+  async create(
+    creator: string | undefined,
+    type: number,
+    sessions: readonly string[],
+  ): Promise<string> {
+    assertConversationType(type);
+    const members = [...new Set(creator === undefined ? sessions : [creator, ...sessions])];
+    if (members.length === 0) throw new ImError(ErrorCode.NoMembers);
+    const id = randomUUID();
+    await this.store.createConversation(id, type, members);
+    this.announce(id, members, 'joined');
+    return id;
+  }
+
+  async isJoined(conversationId: string, session: string): Promise<boolean> {
+    return (await this.store.isMember(conversationId, session)) === true;
+  }
+
+  joined(session: string): Promise<string[]> {
+    return this.store.joinedConversations(session);
+  }
+
+  async detail(conversationId: string, session: string): Promise<ConversationDetail> {
+    await this.requireMember(conversationId, session);
+    const detail = await this.store.getConversation(conversationId);
+    if (!detail) throw new ImError(ErrorCode.ConversationNotFound);
+    return detail;
+  }
+
+  /** Idempotent; a kicked session gets 10004 until an inner join. */
+  async join(conversationId: string, session: string): Promise<void> {
+    const result = await this.store.joinBySelf(conversationId, session);
+    if (result === 'not-found') throw new ImError(ErrorCode.ConversationNotFound);
+    if (result === 'kicked')
+      throw new ImError(ErrorCode.NotMember, 'removed from the conversation');
+    this.announce(conversationId, [session], 'joined');
+  }
+
+  async leave(conversationId: string, session: string): Promise<void> {
+    if (!(await this.store.leave(conversationId, session))) {
+      throw new ImError(ErrorCode.ConversationNotFound);
+    }
+    this.announce(conversationId, [session], 'left');
+  }
+
+  async joinByInner(conversationId: string, sessions: readonly string[]): Promise<void> {
+    const unique = [...new Set(sessions)];
+    if (!(await this.store.joinByInner(conversationId, unique))) {
+      throw new ImError(ErrorCode.ConversationNotFound);
+    }
+    this.announce(conversationId, unique, 'joined');
+  }
+
+  async kick(conversationId: string, sessions: readonly string[]): Promise<void> {
+    const unique = [...new Set(sessions)];
+    if (!(await this.store.kick(conversationId, unique))) {
+      throw new ImError(ErrorCode.ConversationNotFound);
+    }
+    this.announce(conversationId, unique, 'left');
+  }
+
+  /** All or nothing: 10005 naming the unknown ids when any does not exist. */
+  async setArchived(conversationIds: readonly string[], isArchive: boolean): Promise<void> {
+    const missing = await this.store.setArchived(conversationIds, isArchive);
+    if (missing.length > 0) {
+      throw new ImError(
+        ErrorCode.ConversationNotFound,
+        `conversation not found: ${missing.join(', ')}`,
+      );
+    }
+  }
+
+  private announce(
+    conversationId: string,
+    sessions: readonly string[],
+    change: 'joined' | 'left',
+  ): void {
+    if (sessions.length === 0) return;
+    this.bus
+      .publish({ type: 'membership', conversationId, sessions, change })
+      .catch(this.onBusError);
+  }
+}

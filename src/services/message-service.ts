@@ -1,0 +1,120 @@
+import { HISTORY_PAGE, MAX_RANGE_MESSAGES } from '../domain/conversation.js';
+import { ErrorCode, ImError } from '../domain/errors.js';
+import { nowMicros, serializeMessage } from '../domain/message.js';
+import type { Message } from '../domain/message.js';
+import type { MsgIdAllocator } from '../domain/msg-id.js';
+import type { Bus } from '../bus/bus.js';
+import type { Store } from '../store/store.js';
+import type { ConversationService } from './conversation-service.js';
+
+export interface SendInput {
+  readonly conversationId: string;
+  readonly status: number;
+  readonly type: number;
+  readonly content: string;
+}
+
+/** Sending and reading messages; knows nothing of HTTP. */
+export class MessageService {
+  private readonly allocate: (last: string | null) => string;
+
+  constructor(
+    private readonly store: Store,
+    private readonly bus: Bus,
+    private readonly conversations: ConversationService,
+    ids: MsgIdAllocator,
+    private readonly maxContentBytes: number,
+    private readonly onBusError: (err: unknown) => void,
+  ) {
+    this.allocate = (last) => ids.next(last);
+  }
+
+  /**
+   * Stores the message (membership checked in the same transaction) and resolves after the
+   * commit; then announces it on the bus. 10007 when `content` exceeds the limit.
+   */
+  async send(session: string, input: SendInput): Promise<Message> {
+    if (
+      input.content.length > this.maxContentBytes / 3 &&
+      Buffer.byteLength(input.content, 'utf8') > this.maxContentBytes
+    ) {
+      throw new ImError(ErrorCode.TooLarge, `content exceeds ${this.maxContentBytes} bytes`);
+    }
+    const result = await this.store.appendMessage(
+      {
+        conversationId: input.conversationId,
+        fromSession: session,
+        status: input.status,
+        type: input.type,
+        content: input.content,
+        sendTime: nowMicros(),
+      },
+      this.allocate,
+    );
+    if (result.kind === 'not-found') throw new ImError(ErrorCode.ConversationNotFound);
+    if (result.kind === 'not-member') throw new ImError(ErrorCode.NotMember);
+    const { message } = result;
+    this.bus
+      .publish({
+        type: 'message',
+        conversationId: message.ConversationID,
+        msgId: message.MsgId,
+        frame: serializeMessage(message),
+      })
+      .catch(this.onBusError);
+    return message;
+  }
+
+  async lastMsgId(conversationId: string, session: string): Promise<string | null> {
+    await this.conversations.requireMember(conversationId, session);
+    return this.store.lastMsgId(conversationId);
+  }
+
+  /** The 30 messages nearest `msgId`, strictly before it (or the newest 30 when `msgId` is null). */
+  async before(
+    conversationId: string,
+    session: string,
+    msgId: string | null,
+    desc: boolean,
+  ): Promise<Message[]> {
+    await this.conversations.requireMember(conversationId, session);
+    return order(await this.store.history(conversationId, 'before', msgId, HISTORY_PAGE), desc);
+  }
+
+  /** The 30 messages nearest `msgId`, strictly after it. */
+  async after(
+    conversationId: string,
+    session: string,
+    msgId: string,
+    desc: boolean,
+  ): Promise<Message[]> {
+    await this.conversations.requireMember(conversationId, session);
+    return order(await this.store.history(conversationId, 'after', msgId, HISTORY_PAGE), desc);
+  }
+
+  /** The newest message as a list of zero or one. */
+  async lastOne(conversationId: string, session: string): Promise<Message[]> {
+    await this.conversations.requireMember(conversationId, session);
+    return this.store.history(conversationId, 'before', null, 1);
+  }
+
+  /** Inclusive range, at most 1000, nearest `start` ascending or nearest `end` descending. */
+  async range(
+    conversationId: string,
+    session: string,
+    start: string,
+    end: string,
+    desc: boolean,
+  ): Promise<Message[]> {
+    await this.conversations.requireMember(conversationId, session);
+    if (start > end) return [];
+    return order(
+      await this.store.range(conversationId, start, end, MAX_RANGE_MESSAGES, desc),
+      desc,
+    );
+  }
+}
+
+function order(messages: Message[], desc: boolean): Message[] {
+  return desc ? messages.reverse() : messages;
+}

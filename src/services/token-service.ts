@@ -1,0 +1,101 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { SignJWT, jwtVerify } from 'jose';
+import { ErrorCode, ImError } from '../domain/errors.js';
+
+const ISSUER = 'quick-im';
+const KEY_FILE = 'jwt.key';
+const CACHE_LIMIT = 10_000;
+
+/** What a valid token says. `expiresAt` is in seconds since the Unix epoch. */
+export interface TokenClaims {
+  readonly session: string;
+  readonly platform: number;
+  readonly expiresAt: number;
+}
+
+/**
+ * The configured key, or the one generated into `dataDir` on first start (file mode 0600)
+ * and reused afterwards. There is no built-in key.
+ */
+export function loadOrCreateKey(configured: string | undefined, dataDir: string): string {
+  if (configured !== undefined) return configured;
+  const path = join(dataDir, KEY_FILE);
+  try {
+    const existing = readFileSync(path, 'utf8').trim();
+    if (existing !== '') return existing;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  mkdirSync(dataDir, { recursive: true });
+  const key = randomBytes(32).toString('base64url');
+  try {
+    writeFileSync(path, key + '\n', { mode: 0o600, flag: 'wx' });
+  } catch (err) {
+    // Another process created it first: use theirs.
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return readFileSync(path, 'utf8').trim();
+    throw err;
+  }
+  return key;
+}
+
+/** Issues and verifies HS256 JWTs carrying session (`sid`), platform and expiry. */
+export class TokenService {
+  private readonly key: Uint8Array;
+  // Verified tokens, so the hot path pays for HMAC once per token, not once per request.
+  private readonly verified = new Map<string, TokenClaims>();
+
+  constructor(
+    key: string,
+    private readonly ttlSec: number,
+    private readonly nowSec: () => number = () => Math.floor(Date.now() / 1000),
+  ) {
+    this.key = new TextEncoder().encode(key);
+  }
+
+  issue(session: string, platform: number): Promise<string> {
+    const iat = this.nowSec();
+    return new SignJWT({ sid: session, platform })
+      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+      .setIssuer(ISSUER)
+      .setIssuedAt(iat)
+      .setExpirationTime(iat + this.ttlSec)
+      .sign(this.key);
+  }
+
+  /** Rejects with 10101 for a missing, malformed, expired or wrongly signed token. */
+  async verify(token: string | undefined): Promise<TokenClaims> {
+    if (!token) throw new ImError(ErrorCode.Unauthorized, 'missing token');
+    const cached = this.verified.get(token);
+    if (cached) {
+      if (cached.expiresAt > this.nowSec()) return cached;
+      this.verified.delete(token);
+      throw new ImError(ErrorCode.Unauthorized, 'token expired');
+    }
+    let claims: TokenClaims;
+    try {
+      const { payload } = await jwtVerify(token, this.key, {
+        algorithms: ['HS256'],
+        issuer: ISSUER,
+        currentDate: new Date(this.nowSec() * 1000),
+        requiredClaims: ['exp', 'iat', 'sid', 'platform'],
+      });
+      const { sid, platform, exp } = payload;
+      if (
+        typeof sid !== 'string' ||
+        sid === '' ||
+        !Number.isInteger(platform) ||
+        typeof exp !== 'number'
+      ) {
+        throw new Error('bad claims');
+      }
+      claims = { session: sid, platform: platform as number, expiresAt: exp };
+    } catch {
+      throw new ImError(ErrorCode.Unauthorized, 'invalid or expired token');
+    }
+    if (this.verified.size >= CACHE_LIMIT) this.verified.clear();
+    this.verified.set(token, claims);
+    return claims;
+  }
+}

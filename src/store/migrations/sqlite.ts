@@ -1,0 +1,31 @@
+/** Schema versions for SQLite, applied in order; `PRAGMA user_version` records the last one run. */
+export const sqliteMigrations: readonly string[] = [
+  `
+  CREATE TABLE conversations (
+    id                TEXT PRIMARY KEY,
+    type              INTEGER NOT NULL,
+    is_archive        INTEGER NOT NULL DEFAULT 0,
+    last_msg_id       TEXT,
+    last_send_time    INTEGER,
+    last_send_session TEXT
+  );
+  -- state: 0 member, 1 left, 2 kicked
+  CREATE TABLE members (
+    conversation_id TEXT NOT NULL,
+    session         TEXT NOT NULL,
+    state           INTEGER NOT NULL,
+    UNIQUE (conversation_id, session)
+  );
+  CREATE INDEX members_by_session ON members (session, state);
+  CREATE TABLE messages (
+    conversation_id TEXT NOT NULL,
+    msg_id          TEXT NOT NULL,
+    from_session    TEXT NOT NULL,
+    send_time       INTEGER NOT NULL,
+    status          INTEGER NOT NULL,
+    type            INTEGER NOT NULL,
+    content         TEXT NOT NULL,
+    UNIQUE (conversation_id, msg_id)
+  );
+  `,
+];

@@ -1,0 +1,332 @@
+import Database from 'better-sqlite3';
+import type { ConversationDetail } from '../domain/conversation.js';
+import { UnavailableError } from '../domain/errors.js';
+import type { Message } from '../domain/message.js';
+import { sqliteMigrations } from './migrations/sqlite.js';
+import type {
+  AllocateMsgId,
+  AppendResult,
+  HistoryDirection,
+  MessageDraft,
+  SelfJoinResult,
+  Store,
+} from './store.js';
+
+const MEMBER = 0;
+const LEFT = 1;
+const KICKED = 2;
+
+interface ConversationRow {
+  id: string;
+  type: number;
+  is_archive: number;
+  last_msg_id: string | null;
+  last_send_time: number | null;
+  last_send_session: string | null;
+}
+
+const messageColumns = `msg_id AS MsgId, conversation_id AS ConversationID, from_session AS FromSession,
+  send_time AS SendTime, status AS Status, type AS Type, content AS Content`;
+
+/** The embedded store: one SQLite file in WAL mode, every query a prepared statement. */
+export class SqliteStore implements Store {
+  private readonly db: Database.Database;
+  private readonly q;
+
+  /** Opens (creating if needed) the database at `path` and runs pending migrations. */
+  constructor(path: string) {
+    this.db = new Database(path);
+    this.db.pragma('journal_mode = WAL');
+    // WAL + NORMAL: a commit survives the process being killed; only an OS crash may lose the last ones.
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('foreign_keys = ON');
+    this.db.pragma('busy_timeout = 5000');
+    this.migrate();
+    const db = this.db;
+    this.q = {
+      insertConversation: db.prepare('INSERT INTO conversations (id, type) VALUES (?, ?)'),
+      getConversation: db.prepare<[string], ConversationRow>(
+        'SELECT * FROM conversations WHERE id = ?',
+      ),
+      exists: db.prepare<[string], { one: number }>(
+        'SELECT 1 AS one FROM conversations WHERE id = ?',
+      ),
+      memberState: db.prepare<[string, string], { state: number }>(
+        'SELECT state FROM members WHERE conversation_id = ? AND session = ?',
+      ),
+      upsertMember: db.prepare(
+        `INSERT INTO members (conversation_id, session, state) VALUES (?, ?, ?)
+         ON CONFLICT (conversation_id, session) DO UPDATE SET state = excluded.state`,
+      ),
+      leave: db.prepare(
+        `UPDATE members SET state = ${LEFT} WHERE conversation_id = ? AND session = ? AND state = ${MEMBER}`,
+      ),
+      joined: db.prepare<[string], { conversation_id: string }>(
+        `SELECT conversation_id FROM members WHERE session = ? AND state = ${MEMBER} ORDER BY rowid`,
+      ),
+      members: db.prepare<[string], { session: string }>(
+        `SELECT session FROM members WHERE conversation_id = ? AND state = ${MEMBER} ORDER BY rowid`,
+      ),
+      setArchive: db.prepare('UPDATE conversations SET is_archive = ? WHERE id = ?'),
+      appendCheck: db.prepare<
+        [string, string],
+        { last_msg_id: string | null; state: number | null }
+      >(
+        `SELECT c.last_msg_id, m.state FROM conversations c
+         LEFT JOIN members m ON m.conversation_id = c.id AND m.session = ? WHERE c.id = ?`,
+      ),
+      insertMessage: db.prepare(
+        `INSERT INTO messages (conversation_id, msg_id, from_session, send_time, status, type, content)
+         VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      moveLast: db.prepare(
+        'UPDATE conversations SET last_msg_id = ?, last_send_time = ?, last_send_session = ? WHERE id = ?',
+      ),
+      lastMsgId: db.prepare<[string], { last_msg_id: string | null }>(
+        'SELECT last_msg_id FROM conversations WHERE id = ?',
+      ),
+      before: db.prepare<[string, string, number], Message>(
+        `SELECT ${messageColumns} FROM messages WHERE conversation_id = ? AND msg_id < ? ORDER BY msg_id DESC LIMIT ?`,
+      ),
+      newest: db.prepare<[string, number], Message>(
+        `SELECT ${messageColumns} FROM messages WHERE conversation_id = ? ORDER BY msg_id DESC LIMIT ?`,
+      ),
+      after: db.prepare<[string, string, number], Message>(
+        `SELECT ${messageColumns} FROM messages WHERE conversation_id = ? AND msg_id > ? ORDER BY msg_id ASC LIMIT ?`,
+      ),
+      oldest: db.prepare<[string, number], Message>(
+        `SELECT ${messageColumns} FROM messages WHERE conversation_id = ? ORDER BY msg_id ASC LIMIT ?`,
+      ),
+      rangeAsc: db.prepare<[string, string, string, number], Message>(
+        `SELECT ${messageColumns} FROM messages WHERE conversation_id = ? AND msg_id >= ? AND msg_id <= ?
+         ORDER BY msg_id ASC LIMIT ?`,
+      ),
+      rangeDesc: db.prepare<[string, string, string, number], Message>(
+        `SELECT ${messageColumns} FROM messages WHERE conversation_id = ? AND msg_id >= ? AND msg_id <= ?
+         ORDER BY msg_id DESC LIMIT ?`,
+      ),
+      missed: db.prepare<[string, string, number], Message>(
+        `SELECT ${messageColumns} FROM messages
+         WHERE conversation_id IN (SELECT conversation_id FROM members WHERE session = ? AND state = ${MEMBER})
+           AND msg_id > ? ORDER BY msg_id DESC LIMIT ?`,
+      ),
+      ping: db.prepare('SELECT 1'),
+    };
+  }
+
+  private migrate(): void {
+    const current = this.db.pragma('user_version', { simple: true }) as number;
+    for (let v = current; v < sqliteMigrations.length; v++) {
+      this.db.transaction(() => {
+        this.db.exec(sqliteMigrations[v] as string);
+        this.db.pragma(`user_version = ${v + 1}`);
+      })();
+    }
+  }
+
+  /** Runs a synchronous database call, turning a closed or broken database into `UnavailableError`. */
+  private run<T>(fn: () => T): Promise<T> {
+    try {
+      return Promise.resolve(fn());
+    } catch (err) {
+      if (
+        !this.db.open ||
+        (err instanceof Database.SqliteError && /BUSY|LOCKED|IOERR|CANTOPEN|FULL/.test(err.code))
+      ) {
+        return Promise.reject(new UnavailableError('store unavailable'));
+      }
+      return Promise.reject(err);
+    }
+  }
+
+  private readonly addMembers = (conversationId: string, sessions: readonly string[]): void => {
+    for (const s of sessions) this.q.upsertMember.run(conversationId, s, MEMBER);
+  };
+
+  createConversation(
+    conversationId: string,
+    type: number,
+    sessions: readonly string[],
+  ): Promise<void> {
+    return this.run(() =>
+      this.db.transaction(() => {
+        this.q.insertConversation.run(conversationId, type);
+        this.addMembers(conversationId, sessions);
+      })(),
+    );
+  }
+
+  getConversation(conversationId: string): Promise<ConversationDetail | undefined> {
+    return this.run(() => {
+      const row = this.q.getConversation.get(conversationId);
+      if (!row) return undefined;
+      return {
+        ConversationID: row.id,
+        LastMsgID: row.last_msg_id,
+        LastSendTime: row.last_send_time,
+        IsDelete: false,
+        ConversationType: row.type,
+        LastSendSession: row.last_send_session,
+        IsArchive: row.is_archive !== 0,
+      };
+    });
+  }
+
+  isMember(conversationId: string, session: string): Promise<boolean | undefined> {
+    return this.run(() => {
+      const row = this.q.appendCheck.get(session, conversationId);
+      if (!row) return undefined;
+      return row.state === MEMBER;
+    });
+  }
+
+  joinedConversations(session: string): Promise<string[]> {
+    return this.run(() => this.q.joined.all(session).map((r) => r.conversation_id));
+  }
+
+  members(conversationId: string): Promise<string[]> {
+    return this.run(() => this.q.members.all(conversationId).map((r) => r.session));
+  }
+
+  joinBySelf(conversationId: string, session: string): Promise<SelfJoinResult> {
+    return this.run(() =>
+      this.db.transaction((): SelfJoinResult => {
+        const row = this.q.appendCheck.get(session, conversationId);
+        if (!row) return 'not-found';
+        if (row.state === KICKED) return 'kicked';
+        if (row.state !== MEMBER) this.q.upsertMember.run(conversationId, session, MEMBER);
+        return 'joined';
+      })(),
+    );
+  }
+
+  joinByInner(conversationId: string, sessions: readonly string[]): Promise<boolean> {
+    return this.run(() =>
+      this.db.transaction(() => {
+        if (!this.q.exists.get(conversationId)) return false;
+        this.addMembers(conversationId, sessions);
+        return true;
+      })(),
+    );
+  }
+
+  leave(conversationId: string, session: string): Promise<boolean> {
+    return this.run(() =>
+      this.db.transaction(() => {
+        if (!this.q.exists.get(conversationId)) return false;
+        this.q.leave.run(conversationId, session);
+        return true;
+      })(),
+    );
+  }
+
+  kick(conversationId: string, sessions: readonly string[]): Promise<boolean> {
+    return this.run(() =>
+      this.db.transaction(() => {
+        if (!this.q.exists.get(conversationId)) return false;
+        for (const s of sessions) this.q.upsertMember.run(conversationId, s, KICKED);
+        return true;
+      })(),
+    );
+  }
+
+  setArchived(conversationIds: readonly string[], isArchive: boolean): Promise<string[]> {
+    return this.run(() =>
+      this.db.transaction(() => {
+        const missing = conversationIds.filter((id) => !this.q.exists.get(id));
+        if (missing.length > 0) return [...new Set(missing)];
+        for (const id of conversationIds) this.q.setArchive.run(isArchive ? 1 : 0, id);
+        return [];
+      })(),
+    );
+  }
+
+  private readonly appendTx = (draft: MessageDraft, allocate: AllocateMsgId): AppendResult => {
+    const row = this.q.appendCheck.get(draft.fromSession, draft.conversationId);
+    if (!row) return { kind: 'not-found' };
+    if (row.state !== MEMBER) return { kind: 'not-member' };
+    const msgId = allocate(row.last_msg_id);
+    this.q.insertMessage.run(
+      draft.conversationId,
+      msgId,
+      draft.fromSession,
+      draft.sendTime,
+      draft.status,
+      draft.type,
+      draft.content,
+    );
+    this.q.moveLast.run(msgId, draft.sendTime, draft.fromSession, draft.conversationId);
+    return {
+      kind: 'appended',
+      message: {
+        MsgId: msgId,
+        ConversationID: draft.conversationId,
+        FromSession: draft.fromSession,
+        SendTime: draft.sendTime,
+        Status: draft.status,
+        Type: draft.type,
+        Content: draft.content,
+      },
+    };
+  };
+
+  private readonly appendImmediate = (draft: MessageDraft, allocate: AllocateMsgId): AppendResult =>
+    this.db.transaction(this.appendTx).immediate(draft, allocate);
+
+  appendMessage(draft: MessageDraft, allocate: AllocateMsgId): Promise<AppendResult> {
+    return this.run(() => this.appendImmediate(draft, allocate));
+  }
+
+  lastMsgId(conversationId: string): Promise<string | null> {
+    return this.run(() => this.q.lastMsgId.get(conversationId)?.last_msg_id ?? null);
+  }
+
+  history(
+    conversationId: string,
+    direction: HistoryDirection,
+    msgId: string | null,
+    limit: number,
+  ): Promise<Message[]> {
+    return this.run(() => {
+      if (direction === 'before') {
+        const rows =
+          msgId === null
+            ? this.q.newest.all(conversationId, limit)
+            : this.q.before.all(conversationId, msgId, limit);
+        return rows.reverse();
+      }
+      return msgId === null
+        ? this.q.oldest.all(conversationId, limit)
+        : this.q.after.all(conversationId, msgId, limit);
+    });
+  }
+
+  range(
+    conversationId: string,
+    startId: string,
+    endId: string,
+    limit: number,
+    fromEnd: boolean,
+  ): Promise<Message[]> {
+    return this.run(() =>
+      fromEnd
+        ? this.q.rangeDesc.all(conversationId, startId, endId, limit).reverse()
+        : this.q.rangeAsc.all(conversationId, startId, endId, limit),
+    );
+  }
+
+  missedMessages(session: string, afterId: string, limit: number): Promise<Message[]> {
+    return this.run(() => this.q.missed.all(session, afterId, limit).reverse());
+  }
+
+  ping(): Promise<void> {
+    return this.run(() => {
+      this.q.ping.get();
+    });
+  }
+
+  close(): Promise<void> {
+    if (this.db.open) this.db.close();
+    return Promise.resolve();
+  }
+}

@@ -1,0 +1,90 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildApp } from '../../src/app.js';
+import type { App } from '../../src/app.js';
+import { defaultSettings } from '../../src/config/settings.js';
+import type { Settings } from '../../src/config/settings.js';
+
+export interface TestServer {
+  readonly app: App;
+  /** `http://127.0.0.1:<port>` */
+  readonly url: string;
+  readonly port: number;
+  readonly dataDir: string;
+  readonly settings: Settings;
+  /** POSTs JSON; `token` goes in `Authorization: Bearer`. */
+  post(path: string, body: unknown, token?: string): Promise<ApiResponse>;
+  /** A token from `/inner/get_token`. */
+  token(session: string, platform?: number): Promise<string>;
+  /** Creates a conversation through `/inner/create_conversation`; returns its id. */
+  createConversation(sessions: readonly string[], type?: number): Promise<string>;
+  /** Closes the app; keeps the data directory unless `removeData`. */
+  close(removeData?: boolean): Promise<void>;
+}
+
+export interface ApiResponse {
+  readonly status: number;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- response bodies are checked field by field in tests
+  readonly body: any;
+  readonly headers: Headers;
+}
+
+/** Fresh temporary data directory. */
+export function tempDataDir(): string {
+  return mkdtempSync(join(tmpdir(), 'quick-im-test-'));
+}
+
+/** Starts a real server on 127.0.0.1, port 0, with its own data directory (or `dataDir`). */
+export async function startServer(overrides: Partial<Settings> = {}): Promise<TestServer> {
+  const dataDir = overrides.dataDir ?? tempDataDir();
+  const settings = defaultSettings({
+    host: '127.0.0.1',
+    port: 0,
+    logLevel: 'silent',
+    ...overrides,
+    dataDir,
+  });
+  const app = await buildApp(settings);
+  await app.http.listen({ host: settings.host, port: 0 });
+  const address = app.http.server.address();
+  if (address === null || typeof address === 'string') throw new Error('no TCP address');
+  const url = `http://127.0.0.1:${address.port}`;
+
+  async function post(path: string, body: unknown, token?: string): Promise<ApiResponse> {
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    if (token !== undefined) headers.authorization = `Bearer ${token}`;
+    const res = await fetch(url + path, { method: 'POST', headers, body: JSON.stringify(body) });
+    const text = await res.text();
+    let parsed: unknown = text;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      // not JSON: keep the text
+    }
+    return { status: res.status, body: parsed, headers: res.headers };
+  }
+
+  return {
+    app,
+    url,
+    port: address.port,
+    dataDir,
+    settings,
+    post,
+    async token(session, platform = 1) {
+      const res = await post('/inner/get_token', { session, platform });
+      if (res.status !== 200) throw new Error(`get_token failed: ${JSON.stringify(res.body)}`);
+      return res.body.data as string;
+    },
+    async createConversation(sessions, type = 0) {
+      const res = await post('/inner/create_conversation', { conversation_type: type, sessions });
+      if (res.status !== 200) throw new Error(`create failed: ${JSON.stringify(res.body)}`);
+      return res.body.data.ConversationId as string;
+    },
+    async close(removeData = false) {
+      await app.close();
+      if (removeData) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
