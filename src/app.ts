@@ -10,8 +10,13 @@ import { MAX_NODE_ID, MsgIdAllocator } from './domain/msg-id.js';
 import { createHttpServer } from './http/server.js';
 import { registerInnerRoutes } from './http/routes/inner-routes.js';
 import { registerMiscRoutes } from './http/routes/misc-routes.js';
+import { registerNotifyRoutes } from './http/routes/notify-routes.js';
 import { registerPublicRoutes } from './http/routes/public-routes.js';
 import { createLogger } from './observability/logger.js';
+import { systemClock } from './realtime/clock.js';
+import type { Clock } from './realtime/clock.js';
+import { CloseReason } from './realtime/close-reasons.js';
+import { Hub } from './realtime/hub.js';
 import { ConversationService } from './services/conversation-service.js';
 import { MessageService } from './services/message-service.js';
 import { TokenService, loadOrCreateKey } from './services/token-service.js';
@@ -21,12 +26,21 @@ import type { Store } from './store/store.js';
 export interface AppOptions {
   /** Defaults to a pino logger at `settings.logLevel`. */
   readonly logger?: FastifyBaseLogger;
+  /**
+   * The Hub's clock. When given, no timer runs: the caller advances it and calls
+   * `app.hub.tick()` (tests do this instead of sleeping).
+   */
+  readonly clock?: Clock;
 }
+
+/** Most messages a resume replays (the newest ones); older ones are for the history endpoints. */
+export const REPLAY_LIMIT = 1000;
 
 export interface App {
   readonly http: FastifyInstance;
   readonly store: Store;
   readonly bus: Bus;
+  readonly hub: Hub;
   /** Stops accepting, ends push connections, lets in-flight requests finish, closes store and bus. */
   close(): Promise<void>;
 }
@@ -62,7 +76,19 @@ export async function buildApp(settings: Settings, options: AppOptions = {}): Pr
     loadOrCreateKey(settings.jwtKey, settings.dataDir),
     settings.tokenTtlSec,
   );
-  const ids = new MsgIdAllocator(randomInt(MAX_NODE_ID + 1));
+  const nodeNumber = randomInt(MAX_NODE_ID + 1);
+  const ids = new MsgIdAllocator(nodeNumber);
+  const clock = options.clock ?? systemClock;
+  const hub = new Hub({
+    store,
+    bus,
+    clock,
+    logger,
+    nodeId: `${nodeNumber.toString(36)}-${process.pid.toString(36)}`,
+    queueMaxMessages: settings.queueMaxMessages,
+    queueMaxBytes: settings.queueMaxBytes,
+    replayLimit: REPLAY_LIMIT,
+  });
   const conversations = new ConversationService(store, bus, onBusError);
   const messages = new MessageService(
     store,
@@ -88,16 +114,32 @@ export async function buildApp(settings: Settings, options: AppOptions = {}): Pr
     conversations,
     innerAllow: new CidrSet(settings.innerAllow),
   });
+  registerNotifyRoutes(http, {
+    tokens,
+    hub,
+    clock,
+    pingIntervalMs: settings.pingIntervalMs,
+    sseHeartbeatMs: settings.sseHeartbeatMs,
+    pollKeepMs: settings.pollKeepMs,
+  });
   await http.ready();
+  // One shared timer for every connection's heartbeat, expiry and poll deadline.
+  const tickMs = Math.min(500, settings.pingIntervalMs / 2, settings.sseHeartbeatMs / 2);
+  const ticker = options.clock ? undefined : setInterval(() => hub.tick(), tickMs);
+  ticker?.unref();
 
   let closing: Promise<void> | undefined;
   return {
     http,
     store,
     bus,
+    hub,
     close() {
       closing ??= (async () => {
-        await http.close();
+        if (ticker) clearInterval(ticker);
+        const stopped = http.close();
+        hub.closeAll(CloseReason.GoingAway);
+        await stopped;
         await bus.close();
         await store.close();
       })();

@@ -274,6 +274,20 @@ function readConfigFile(path: string): Source {
   return out;
 }
 
+/** Rewords a `parseArgs` failure to start with the flag it concerns, like every other SettingsError. */
+function argvError(err: unknown): SettingsError {
+  const message = (err as Error).message.split('\n')[0] ?? '';
+  const code = (err as { code?: unknown }).code;
+  const flag = /'(-[^'\s]*)/.exec(message)?.[1];
+  if (flag && code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+    return new SettingsError(`${flag}: unknown flag`);
+  }
+  if (flag && code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+    return new SettingsError(`${flag}: needs a value`);
+  }
+  return new SettingsError(message);
+}
+
 /**
  * Merges flag > environment > config file > default, validates every value and freezes the
  * result. Throws `SettingsError` with a one-line message naming the bad setting.
@@ -287,7 +301,7 @@ export function loadSettings(argv: readonly string[], env: Source = process.env)
     ]);
     values = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }).values;
   } catch (err) {
-    throw new SettingsError((err as Error).message.split('\n')[0]);
+    throw argvError(err);
   }
   const configPath = typeof values.config === 'string' ? values.config : env.QUICKIM_CONFIG;
   const file = configPath ? readConfigFile(configPath) : {};
@@ -302,7 +316,10 @@ export function loadSettings(argv: readonly string[], env: Source = process.env)
     try {
       out[f.key] = f.parse(text);
     } catch (err) {
-      throw new SettingsError(`--${f.flag}: ${(err as Error).message} (got "${text}")`);
+      // JSON.stringify escapes newlines in the value, keeping the message on one line.
+      throw new SettingsError(
+        `--${f.flag}: ${(err as Error).message} (got ${JSON.stringify(text)})`,
+      );
     }
   }
   const settings = out as unknown as Settings;

@@ -106,3 +106,11 @@ export class MsgIdAllocator {
     return formatMsgId({ timeMs: time, seq, node: this.node });
   }
 }
+
+/** The greatest possible id smaller than `id`: a cursor from which a replay includes `id`. */
+export function msgIdBefore(id: string): string {
+  const { timeMs, seq, node } = parseMsgId(id);
+  if (node > 0) return formatMsgId({ timeMs, seq, node: node - 1 });
+  if (seq > 0) return formatMsgId({ timeMs, seq: seq - 1, node: MAX_NODE_ID });
+  return formatMsgId({ timeMs: Math.max(0, timeMs - 1), seq: MAX_SEQ, node: MAX_NODE_ID });
+}

@@ -1,7 +1,9 @@
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import Fastify, { LogController } from 'fastify';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyBaseLogger } from 'fastify';
-import { ErrorCode, ImError } from '../domain/errors.js';
+import { ErrorCode, ImError, errorSpecs } from '../domain/errors.js';
 import type { TokenClaims, TokenService } from '../services/token-service.js';
 import type { CidrSet } from '../config/cidr.js';
 import { sendFailure } from './envelope.js';
@@ -53,9 +55,49 @@ function pathOf(url: string): string {
   return q === -1 ? url : url.slice(0, q);
 }
 
-/** The URL as logged: any `token` query value is replaced. */
+function decodedQueryKey(key: string): string {
+  try {
+    return decodeURIComponent(key.replaceAll('+', ' '));
+  } catch {
+    return key;
+  }
+}
+
+/**
+ * The URL as logged: the value of every query parameter whose name decodes to `token` is
+ * replaced, so `?%74oken=…` (which the query parser decodes and authenticates) is hidden too.
+ */
 export function redactUrl(url: string): string {
-  return url.replace(/([?&]token=)[^&]*/gi, '$1[redacted]');
+  const q = url.indexOf('?');
+  if (q === -1) return url;
+  const query = url
+    .slice(q + 1)
+    .split('&')
+    .map((pair) => {
+      const eq = pair.indexOf('=');
+      const key = eq === -1 ? pair : pair.slice(0, eq);
+      return decodedQueryKey(key).toLowerCase() === 'token' ? `${key}=[redacted]` : pair;
+    })
+    .join('&');
+  return url.slice(0, q + 1) + query;
+}
+
+/** Malformed HTTP (bad request line, oversized headers): the 10001 envelope, then the socket ends. */
+function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  if (socket.writable) {
+    const { status, message } = errorSpecs[ErrorCode.InvalidParameter];
+    const body = JSON.stringify({
+      code: ErrorCode.InvalidParameter,
+      error: `${message}: malformed HTTP request`,
+    });
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nConnection: close\r\n` +
+        `Content-Type: application/json; charset=utf-8\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(err);
 }
 
 /** Fastify with the contract's envelope, error mapping, CORS and one log line per request. */
@@ -66,13 +108,25 @@ export function createHttpServer(options: HttpOptions): FastifyInstance {
     bodyLimit: options.maxBodyBytes,
     trustProxy: options.trustProxy.length > 0 ? [...options.trustProxy] : false,
     return503OnClosing: true,
-    forceCloseConnections: true,
+    forceCloseConnections: 'idle',
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
+    clientErrorHandler: answerClientError,
   });
 
   app.decorateRequest('claims', null);
+
+  // An empty JSON body is no body: where the body is optional it is accepted, elsewhere the
+  // schema answers 10001. Everything else goes to Fastify's parser (prototype poisoning refused).
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (body === '') {
+      done(null, undefined);
+      return;
+    }
+    parseJson(request, body as string, done);
+  });
 
   app.addHook('onRequest', (request, reply, done) => {
     const path = pathOf(request.url);

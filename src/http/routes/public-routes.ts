@@ -26,9 +26,9 @@ export function registerPublicRoutes(app: FastifyInstance, deps: PublicDeps): vo
   // onRequest: an unauthenticated request is refused before its body is read.
   const onRequest = authenticate(deps.tokens);
 
-  function post<B>(url: string, schema: object | undefined, handler: Handler<B>): void {
+  function post<B>(url: string, schema: object, handler: Handler<B>): void {
     app.post(url, {
-      schema: schema ? { body: schema } : {},
+      schema: { body: schema },
       onRequest,
       handler: async (request: FastifyRequest) => {
         const data = await handler(request.claims as TokenClaims, request.body as B);
@@ -59,7 +59,7 @@ export function registerPublicRoutes(app: FastifyInstance, deps: PublicDeps): vo
     }),
   );
 
-  post<unknown>('/get_joined_conversation', undefined, async ({ session }) => ({
+  post<unknown>('/get_joined_conversation', bodies.joinedConversations, async ({ session }) => ({
     Conversations: await conversations.joined(session),
   }));
 
