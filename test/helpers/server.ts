@@ -1,14 +1,17 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import { isIPv6 } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { FastifyBaseLogger } from 'fastify';
 import { buildApp } from '../../src/app.js';
 import type { App } from '../../src/app.js';
 import { defaultSettings } from '../../src/config/settings.js';
 import type { Settings } from '../../src/config/settings.js';
+import type { Clock } from '../../src/realtime/clock.js';
 
 export interface TestServer {
   readonly app: App;
-  /** `http://127.0.0.1:<port>` */
+  /** `http://127.0.0.1:<port>`, or `http://[<host>]:<port>` when listening on one IPv6 address. */
   readonly url: string;
   readonly port: number;
   readonly dataDir: string;
@@ -35,8 +38,25 @@ export function tempDataDir(): string {
   return mkdtempSync(join(tmpdir(), 'quick-im-test-'));
 }
 
+export interface StartOptions {
+  /** Replaces the silent default logger, e.g. a pino logger writing to a capture stream. */
+  readonly logger?: FastifyBaseLogger;
+  /** A clock the test advances; the app then runs no timer and the test calls `app.hub.tick()`. */
+  readonly clock?: Clock;
+}
+
+/** The address a client dials for a server listening on `host`. */
+function dialHost(host: string): string {
+  if (host === '0.0.0.0') return '127.0.0.1';
+  if (host === '::') return '[::1]';
+  return isIPv6(host) ? `[${host}]` : host;
+}
+
 /** Starts a real server on 127.0.0.1, port 0, with its own data directory (or `dataDir`). */
-export async function startServer(overrides: Partial<Settings> = {}): Promise<TestServer> {
+export async function startServer(
+  overrides: Partial<Settings> = {},
+  options: StartOptions = {},
+): Promise<TestServer> {
   const dataDir = overrides.dataDir ?? tempDataDir();
   const settings = defaultSettings({
     host: '127.0.0.1',
@@ -45,11 +65,11 @@ export async function startServer(overrides: Partial<Settings> = {}): Promise<Te
     ...overrides,
     dataDir,
   });
-  const app = await buildApp(settings);
+  const app = await buildApp(settings, options);
   await app.http.listen({ host: settings.host, port: 0 });
   const address = app.http.server.address();
   if (address === null || typeof address === 'string') throw new Error('no TCP address');
-  const url = `http://127.0.0.1:${address.port}`;
+  const url = `http://${dialHost(settings.host)}:${address.port}`;
 
   async function post(path: string, body: unknown, token?: string): Promise<ApiResponse> {
     const headers: Record<string, string> = { 'content-type': 'application/json' };

@@ -1,0 +1,33 @@
+/** Schema versions for PostgreSQL, applied in order under an advisory lock; `quickim_schema` records them. */
+export const postgresMigrations: readonly string[] = [
+  `
+  CREATE TABLE conversations (
+    id                TEXT PRIMARY KEY,
+    type              INTEGER NOT NULL,
+    is_archive        BOOLEAN NOT NULL DEFAULT FALSE,
+    last_msg_id       TEXT COLLATE "C",
+    last_send_time    BIGINT,
+    last_send_session TEXT
+  );
+  -- state: 0 member, 1 left, 2 kicked; seq orders a session's memberships
+  CREATE TABLE members (
+    conversation_id TEXT NOT NULL,
+    session         TEXT NOT NULL,
+    state           SMALLINT NOT NULL,
+    seq             BIGSERIAL,
+    PRIMARY KEY (conversation_id, session)
+  );
+  CREATE INDEX members_by_session ON members (session, state);
+  CREATE TABLE messages (
+    conversation_id TEXT NOT NULL,
+    msg_id          TEXT COLLATE "C" NOT NULL,
+    from_session    TEXT NOT NULL,
+    send_time       BIGINT NOT NULL,
+    status          INTEGER NOT NULL,
+    type            INTEGER NOT NULL,
+    content         TEXT NOT NULL,
+    PRIMARY KEY (conversation_id, msg_id)
+  );
+  CREATE SEQUENCE quickim_node_numbers;
+  `,
+];
