@@ -4,15 +4,17 @@ import { join } from 'node:path';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { Bus } from './bus/bus.js';
 import { MemoryBus } from './bus/memory-bus.js';
+import { NatsBus } from './bus/nats-bus.js';
 import { CidrSet } from './config/cidr.js';
 import type { Settings } from './config/settings.js';
 import { MAX_NODE_ID, MsgIdAllocator } from './domain/msg-id.js';
-import { createHttpServer } from './http/server.js';
+import { createHttpServer, innerOnly } from './http/server.js';
 import { registerInnerRoutes } from './http/routes/inner-routes.js';
 import { registerMiscRoutes } from './http/routes/misc-routes.js';
 import { registerNotifyRoutes } from './http/routes/notify-routes.js';
 import { registerPublicRoutes } from './http/routes/public-routes.js';
 import { createLogger } from './observability/logger.js';
+import { Metrics, measured } from './observability/metrics.js';
 import { systemClock } from './realtime/clock.js';
 import type { Clock } from './realtime/clock.js';
 import { CloseReason } from './realtime/close-reasons.js';
@@ -20,6 +22,7 @@ import { Hub } from './realtime/hub.js';
 import { ConversationService } from './services/conversation-service.js';
 import { MessageService } from './services/message-service.js';
 import { TokenService, loadOrCreateKey } from './services/token-service.js';
+import { PostgresStore } from './store/postgres-store.js';
 import { SqliteStore } from './store/sqlite-store.js';
 import type { Store } from './store/store.js';
 
@@ -41,53 +44,105 @@ export interface App {
   readonly store: Store;
   readonly bus: Bus;
   readonly hub: Hub;
+  readonly metrics: Metrics;
   /** Stops accepting, ends push connections, lets in-flight requests finish, closes store and bus. */
   close(): Promise<void>;
 }
 
-function openStore(settings: Settings): Store {
+/** A start-up failure: one line naming the setting at fault. */
+export class StartError extends Error {
+  override name = 'StartError';
+}
+
+function firstLine(err: unknown): string {
+  return ((err as Error).message ?? String(err)).split('\n')[0] ?? '';
+}
+
+async function openStore(settings: Settings, logger: FastifyBaseLogger): Promise<Store> {
   switch (settings.store.kind) {
     case 'sqlite':
       mkdirSync(settings.dataDir, { recursive: true });
       return new SqliteStore(join(settings.dataDir, 'quick-im.db'));
     case 'postgres':
-      throw new Error('--store: postgres is not available in this build yet');
+      try {
+        return await PostgresStore.open({
+          url: settings.store.url,
+          timeoutMs: settings.storeTimeoutMs,
+          onError: (err) => logger.warn({ err: err.message }, 'postgres connection lost'),
+        });
+      } catch (err) {
+        throw new StartError(`--store: cannot use PostgreSQL: ${firstLine(err)}`);
+      }
   }
 }
 
-function openBus(settings: Settings): Bus {
+async function openBus(
+  settings: Settings,
+  logger: FastifyBaseLogger,
+  onAvailability: (up: boolean) => void,
+): Promise<Bus> {
   switch (settings.bus.kind) {
     case 'memory':
       return new MemoryBus();
     case 'nats':
-      throw new Error('--bus: nats is not available in this build yet');
+      try {
+        return await NatsBus.open({
+          url: settings.bus.url,
+          onAvailability,
+          onError: (err) => logger.warn({ err: firstLine(err) }, 'bus error'),
+        });
+      } catch (err) {
+        throw new StartError(`--bus: cannot connect to NATS: ${firstLine(err)}`);
+      }
   }
 }
 
 /** The composition root: the only place that picks concrete store, bus and transports. */
 export async function buildApp(settings: Settings, options: AppOptions = {}): Promise<App> {
   const logger = options.logger ?? createLogger(settings.logLevel);
-  const store = openStore(settings);
-  const bus = openBus(settings);
+  const metrics = new Metrics();
+  const clock = options.clock ?? systemClock;
+  let hub: Hub | undefined;
+  const rawStore = await openStore(settings, logger);
+  let rawBus: Bus;
+  try {
+    rawBus = await openBus(settings, logger, (up) => {
+      // Without the bus this node would miss messages silently: close its connections and
+      // refuse new ones until the bus is back; clients resume with last_msg_id.
+      logger.warn({ up }, up ? 'bus back' : 'bus lost');
+      if (up) {
+        metrics.busReconnected();
+        hub?.resume();
+      } else hub?.suspend();
+    });
+  } catch (err) {
+    await rawStore.close();
+    throw err;
+  }
+  const store = measured(rawStore, metrics.storeSeconds);
+  const bus = measured(rawBus, metrics.busSeconds);
   const onBusError = (err: unknown): void => {
-    logger.warn({ err: (err as Error).message }, 'bus publish failed');
+    logger.warn({ err: firstLine(err) }, 'bus publish failed');
   };
   const tokens = new TokenService(
     loadOrCreateKey(settings.jwtKey, settings.dataDir),
     settings.tokenTtlSec,
   );
-  const nodeNumber = randomInt(MAX_NODE_ID + 1);
+  const nodeNumber =
+    rawStore instanceof PostgresStore
+      ? await rawStore.claimNodeNumber(MAX_NODE_ID + 1)
+      : randomInt(MAX_NODE_ID + 1);
   const ids = new MsgIdAllocator(nodeNumber);
-  const clock = options.clock ?? systemClock;
-  const hub = new Hub({
+  hub = new Hub({
     store,
     bus,
     clock,
     logger,
-    nodeId: `${nodeNumber.toString(36)}-${process.pid.toString(36)}`,
+    nodeId: `${nodeNumber.toString(36)}-${process.pid.toString(36)}-${randomInt(1296).toString(36)}`,
     queueMaxMessages: settings.queueMaxMessages,
     queueMaxBytes: settings.queueMaxBytes,
     replayLimit: REPLAY_LIMIT,
+    metrics,
   });
   const conversations = new ConversationService(store, bus, onBusError);
   const messages = new MessageService(
@@ -97,8 +152,10 @@ export async function buildApp(settings: Settings, options: AppOptions = {}): Pr
     ids,
     settings.maxContentBytes,
     onBusError,
+    metrics,
   );
 
+  const innerAllow = new CidrSet(settings.innerAllow);
   const http = createHttpServer({
     logger,
     maxBodyBytes: settings.maxBodyBytes,
@@ -108,12 +165,12 @@ export async function buildApp(settings: Settings, options: AppOptions = {}): Pr
     await store.ping();
     await bus.ping();
   });
-  registerPublicRoutes(http, { tokens, conversations, messages });
-  registerInnerRoutes(http, {
-    tokens,
-    conversations,
-    innerAllow: new CidrSet(settings.innerAllow),
+  http.get('/metrics', { onRequest: innerOnly(innerAllow) }, async (_request, reply) => {
+    void reply.type(metrics.registry.contentType);
+    return metrics.registry.metrics();
   });
+  registerPublicRoutes(http, { tokens, conversations, messages });
+  registerInnerRoutes(http, { tokens, conversations, innerAllow });
   registerNotifyRoutes(http, {
     tokens,
     hub,
@@ -125,7 +182,8 @@ export async function buildApp(settings: Settings, options: AppOptions = {}): Pr
   await http.ready();
   // One shared timer for every connection's heartbeat, expiry and poll deadline.
   const tickMs = Math.min(500, settings.pingIntervalMs / 2, settings.sseHeartbeatMs / 2);
-  const ticker = options.clock ? undefined : setInterval(() => hub.tick(), tickMs);
+  const liveHub = hub;
+  const ticker = options.clock ? undefined : setInterval(() => liveHub.tick(), tickMs);
   ticker?.unref();
 
   let closing: Promise<void> | undefined;
@@ -134,11 +192,12 @@ export async function buildApp(settings: Settings, options: AppOptions = {}): Pr
     store,
     bus,
     hub,
+    metrics,
     close() {
       closing ??= (async () => {
         if (ticker) clearInterval(ticker);
         const stopped = http.close();
-        hub.closeAll(CloseReason.GoingAway);
+        liveHub.closeAll(CloseReason.GoingAway);
         await stopped;
         await bus.close();
         await store.close();

@@ -33,7 +33,10 @@ export type BusHandler = (event: BusEvent) => void;
  * down: recovery always reads the store, never the bus.
  */
 export interface Bus {
-  /** Resolves once the event is handed to the transport; rejects with `UnavailableError` when down. */
+  /**
+   * Resolves once the bus has taken the event: every node then sees it before any event
+   * published after the promise resolved. Rejects with `UnavailableError` when down.
+   */
   publish(event: BusEvent): Promise<void>;
 
   /** Calls `handler` for every event published by any node, in publish order per publisher. */

@@ -1,5 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Bus, BusEvent, ConnectedEvent, MembershipEvent, MessageEvent } from '../bus/bus.js';
+import { UnavailableError } from '../domain/errors.js';
 import { serializeMessage } from '../domain/message.js';
 import { msgIdBefore } from '../domain/msg-id.js';
 import type { Store } from '../store/store.js';
@@ -36,6 +37,12 @@ export class Connection {
   /** Frames waiting for the wire's capacity, oldest first. */
   queue: Frame[] = [];
   queuedBytes = 0;
+  /**
+   * How many frames at the head of `queue` a resume read from the store, and their bytes. The
+   * replay is bounded by `replayLimit`; the slow-consumer bounds apply to what queues behind it.
+   */
+  replayedFrames = 0;
+  replayedBytes = 0;
   /** Live frames collect but are not written until the resume replay is merged in front. */
   starting = true;
   closed = false;
@@ -77,6 +84,8 @@ export class Hub {
   private readonly metrics: HubMetrics;
   private readonly unsubscribe: () => void;
   private generationCounter = 0;
+  /** True while live delivery cannot be trusted (bus down): no connection is accepted. */
+  private suspended = false;
   private lastGenerationTime = 0;
 
   constructor(private readonly o: HubOptions) {
@@ -107,6 +116,7 @@ export class Hub {
     wire: Wire,
     options: AttachOptions,
   ): Promise<Connection> {
+    if (this.suspended) throw new UnavailableError('live delivery unavailable; retry shortly');
     const entry = this.entryFor(session);
     const conn = new Connection(
       session,
@@ -162,6 +172,18 @@ export class Hub {
   }
 
   /** Ends every connection (shutdown) and stops listening to the bus. */
+  /** Live delivery is interrupted: closes every connection and refuses new ones until `resume`. */
+  suspend(): void {
+    this.suspended = true;
+    for (const entry of [...this.sessions.values()]) {
+      for (const conn of [...entry.connections.values()]) this.close(conn, CloseReason.Unavailable);
+    }
+  }
+
+  resume(): void {
+    this.suspended = false;
+  }
+
   closeAll(reason: CloseReason): void {
     this.unsubscribe();
     for (const entry of [...this.sessions.values()]) {
@@ -188,8 +210,7 @@ export class Hub {
     if (!conn.overflowed || conn.lastSentId === null) return;
     conn.overflowed = false;
     conn.starting = true;
-    conn.queue = [];
-    conn.queuedBytes = 0;
+    this.clearQueue(conn);
     try {
       await this.replay(conn, conn.lastSentId);
     } finally {
@@ -244,8 +265,7 @@ export class Hub {
   private drop(conn: Connection): void {
     if (conn.closed) return;
     conn.closed = true;
-    conn.queue = [];
-    conn.queuedBytes = 0;
+    this.clearQueue(conn);
     this.metrics.connectionClosed(conn.wire.protocol);
     const entry = this.sessions.get(conn.session);
     if (!entry || entry.connections.get(conn.platform) !== conn) return;
@@ -260,14 +280,31 @@ export class Hub {
     if (conn.closed) return;
     const replayed = new Set<string>();
     const frames: Frame[] = [];
+    let replayedBytes = 0;
     for (const m of missed) {
       replayed.add(m.MsgId);
-      frames.push(new Frame(m.MsgId, m.ConversationID, serializeMessage(m)));
+      const frame = new Frame(m.MsgId, m.ConversationID, serializeMessage(m));
+      frames.push(frame);
+      replayedBytes += frame.size;
     }
-    for (const f of conn.queue) if (!replayed.has(f.msgId)) frames.push(f);
+    let liveBytes = 0;
+    for (const f of conn.queue) {
+      if (replayed.has(f.msgId)) continue;
+      frames.push(f);
+      liveBytes += f.size;
+    }
     conn.queue = frames;
-    conn.queuedBytes = frames.reduce((n, f) => n + f.size, 0);
+    conn.queuedBytes = replayedBytes + liveBytes;
+    conn.replayedFrames = missed.length;
+    conn.replayedBytes = replayedBytes;
     this.metrics.replayed(missed.length);
+  }
+
+  private clearQueue(conn: Connection): void {
+    conn.queue = [];
+    conn.queuedBytes = 0;
+    conn.replayedFrames = 0;
+    conn.replayedBytes = 0;
   }
 
   private flush(conn: Connection): void {
@@ -276,7 +313,13 @@ export class Hub {
     while (conn.queue.length > 0 && (cap = conn.wire.capacity()) > 0) {
       const batch = cap >= conn.queue.length ? conn.queue : conn.queue.slice(0, cap);
       conn.queue = batch === conn.queue ? [] : conn.queue.slice(cap);
-      for (const f of batch) conn.queuedBytes -= f.size;
+      for (const f of batch) {
+        conn.queuedBytes -= f.size;
+        if (conn.replayedFrames > 0) {
+          conn.replayedFrames--;
+          conn.replayedBytes -= f.size;
+        }
+      }
       this.send(conn, batch);
       if (conn.closed) return;
     }
@@ -295,9 +338,10 @@ export class Hub {
       return;
     }
     if (conn.overflowed) return;
+    // The replay ahead of the live frames does not count: a client catching up is not slow.
     if (
-      conn.queue.length >= this.o.queueMaxMessages ||
-      conn.queuedBytes + frame.size > this.o.queueMaxBytes
+      conn.queue.length - conn.replayedFrames >= this.o.queueMaxMessages ||
+      conn.queuedBytes - conn.replayedBytes + frame.size > this.o.queueMaxBytes
     ) {
       this.overflow(conn, frame);
       return;
@@ -311,8 +355,7 @@ export class Hub {
     if (conn.wire.protocol === 'poll' && !conn.starting) {
       // A poll place keeps its cursor and refills from the store at the next poll.
       conn.lastSentId ??= msgIdBefore((conn.queue[0] ?? frame).msgId);
-      conn.queue = [];
-      conn.queuedBytes = 0;
+      this.clearQueue(conn);
       conn.overflowed = true;
       return;
     }

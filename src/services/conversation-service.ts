@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { MAX_CONVERSATION_TYPE, MIN_CONVERSATION_TYPE } from '../domain/conversation.js';
 import type { ConversationDetail } from '../domain/conversation.js';
-import { ErrorCode, ImError } from '../domain/errors.js';
+import { ErrorCode, ImError, UnavailableError } from '../domain/errors.js';
 import type { Bus } from '../bus/bus.js';
 import type { Store } from '../store/store.js';
 
@@ -38,7 +38,7 @@ export class ConversationService {
     if (members.length === 0) throw new ImError(ErrorCode.NoMembers);
     const id = randomUUID();
     await this.store.createConversation(id, type, members);
-    this.announce(id, members, 'joined');
+    await this.announce(id, members, 'joined');
     return id;
   }
 
@@ -63,14 +63,14 @@ export class ConversationService {
     if (result === 'not-found') throw new ImError(ErrorCode.ConversationNotFound);
     if (result === 'kicked')
       throw new ImError(ErrorCode.NotMember, 'removed from the conversation');
-    this.announce(conversationId, [session], 'joined');
+    await this.announce(conversationId, [session], 'joined');
   }
 
   async leave(conversationId: string, session: string): Promise<void> {
     if (!(await this.store.leave(conversationId, session))) {
       throw new ImError(ErrorCode.ConversationNotFound);
     }
-    this.announce(conversationId, [session], 'left');
+    await this.announce(conversationId, [session], 'left');
   }
 
   async joinByInner(conversationId: string, sessions: readonly string[]): Promise<void> {
@@ -78,7 +78,7 @@ export class ConversationService {
     if (!(await this.store.joinByInner(conversationId, unique))) {
       throw new ImError(ErrorCode.ConversationNotFound);
     }
-    this.announce(conversationId, unique, 'joined');
+    await this.announce(conversationId, unique, 'joined');
   }
 
   async kick(conversationId: string, sessions: readonly string[]): Promise<void> {
@@ -86,7 +86,7 @@ export class ConversationService {
     if (!(await this.store.kick(conversationId, unique))) {
       throw new ImError(ErrorCode.ConversationNotFound);
     }
-    this.announce(conversationId, unique, 'left');
+    await this.announce(conversationId, unique, 'left');
   }
 
   /** All or nothing: 10005 naming the unknown ids when any does not exist. */

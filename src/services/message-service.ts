@@ -25,6 +25,7 @@ export class MessageService {
     ids: MsgIdAllocator,
     private readonly maxContentBytes: number,
     private readonly onBusError: (err: unknown) => void,
+    private readonly counters?: { messageAccepted(): void },
   ) {
     this.allocate = (last) => ids.next(last);
   }
@@ -54,6 +55,7 @@ export class MessageService {
     if (result.kind === 'not-found') throw new ImError(ErrorCode.ConversationNotFound);
     if (result.kind === 'not-member') throw new ImError(ErrorCode.NotMember);
     const { message } = result;
+    this.counters?.messageAccepted();
     this.bus
       .publish({
         type: 'message',

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { get } from 'node:http';
 import type { ClientRequest, IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { WebSocket } from 'ws';
-import { TokenService, loadOrCreateKey } from '../../src/services/token-service.js';
 import type { TestServer } from './server.js';
+import { waitFor } from './wait.js';
 
 /** `MsgData` as the contract spells it. */
 export interface MsgData {
@@ -33,46 +33,6 @@ export const PROTOCOLS: readonly Protocol[] = ['ws', 'sse', 'poll'];
 /** Query parameters of `/notify`; `undefined` values are left out. */
 export type NotifyParams = Readonly<Record<string, string | number | undefined>>;
 
-const POLL_EVERY_MS = 5;
-
-/**
- * Resolves once `predicate` holds, checking every few ms; rejects after `timeoutMs` with
- * `what` (and the describe callback's text, when given) in the message.
- */
-export async function waitFor(
-  predicate: () => boolean,
-  timeoutMs: number,
-  what: string | (() => string),
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() >= deadline) {
-      throw new Error(
-        `timed out after ${timeoutMs} ms waiting for ${typeof what === 'string' ? what : what()}`,
-      );
-    }
-    await new Promise((resolve) => setTimeout(resolve, POLL_EVERY_MS));
-  }
-}
-
-/** Runs `fn` over `items` with at most `limit` calls in flight; results keep the items' order. */
-export async function mapLimit<T, R>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T, index: number) => Promise<R>,
-): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i] as T, i);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
-}
-
 /** `/notify` on `server` with `params` (and `protoc`), as an http:// or ws:// URL. */
 export function notifyUrl(server: TestServer, protoc: string, params: NotifyParams = {}): string {
   const url = new URL('/notify', protoc === 'ws' ? server.url.replace(/^http/, 'ws') : server.url);
@@ -92,44 +52,6 @@ export function parseMsgData(text: string): MsgData {
   return value as MsgData;
 }
 
-/** Sends one message through `/send_msg`; resolves with its MsgID. */
-export async function sendMsg(
-  server: TestServer,
-  token: string,
-  conversationId: string,
-  content: string,
-  type = 1,
-  status = 0,
-): Promise<string> {
-  const res = await server.post(
-    '/send_msg',
-    { conversation_id: conversationId, status, type, content },
-    token,
-  );
-  assert.equal(res.status, 200, `send_msg: HTTP ${res.status} ${JSON.stringify(res.body)}`);
-  return res.body.data.MsgID as string;
-}
-
-/** Every stored message of a conversation, oldest first (at most 1,000). */
-export async function history(
-  server: TestServer,
-  token: string,
-  conversationId: string,
-): Promise<MsgData[]> {
-  const res = await server.post(
-    '/get_conversation_msg_by_range',
-    {
-      conversation_id: conversationId,
-      start_msg_id: '22222-2222-2222-222',
-      end_msg_id: 'ZZZZZ-ZZZZ-ZZZZ-ZZZ',
-      desc: false,
-    },
-    token,
-  );
-  assert.equal(res.status, 200, JSON.stringify(res.body));
-  return res.body.data.Msg as MsgData[];
-}
-
 /** Messages pushed to one connection. */
 export interface PushClient {
   readonly protocol: Protocol;
@@ -144,7 +66,7 @@ export interface WsOptions {
   readonly headers?: Readonly<Record<string, string>>;
 }
 
-/** A WebSocket push client: collects every text frame as `MsgData` and the close code and reason. */
+/** A WebSocket push client: each text frame as `MsgData`, and the close code and reason. */
 export class WsClient implements PushClient {
   readonly protocol = 'ws' as const;
   readonly messages: MsgData[] = [];
@@ -293,32 +215,23 @@ export class SseClient implements PushClient {
 
   private constructor(private readonly req: ClientRequest) {}
 
-  get status(): number {
-    return this.res?.statusCode ?? 0;
-  }
-
   get headers(): IncomingHttpHeaders {
     return this.res?.headers ?? {};
   }
 
-  /** Resolves once the response headers are in; asserts HTTP 200 `text/event-stream`. */
-  static async open(url: string, headers: Record<string, string> = {}): Promise<SseClient> {
-    const client = await SseClient.request(url, headers);
-    assert.equal(client.status, 200, `SSE answered HTTP ${client.status}`);
-    assert.match(String(client.headers['content-type']), /^text\/event-stream/);
-    return client;
-  }
-
-  /** Like `open` without the checks: for answers that are not a stream. */
-  static request(url: string, headers: Record<string, string> = {}): Promise<SseClient> {
+  /** Resolves once the response headers are in; rejects unless HTTP 200 `text/event-stream`. */
+  static open(url: string, headers: Record<string, string> = {}): Promise<SseClient> {
     return new Promise((resolve, reject) => {
       const req = get(url, { headers: { accept: 'text/event-stream', ...headers }, agent: false });
       const client = new SseClient(req);
-      req.once('error', (err) => {
-        client.ended = true;
-        reject(err);
-      });
+      req.once('error', reject);
       req.once('response', (res) => {
+        const type = String(res.headers['content-type']);
+        if (res.statusCode !== 200 || !type.startsWith('text/event-stream')) {
+          req.destroy();
+          reject(new Error(`SSE answered HTTP ${res.statusCode} ${type}`));
+          return;
+        }
         client.res = res;
         res.setEncoding('utf8');
         res.on('data', (chunk: string) => client.feed(chunk));
@@ -327,11 +240,6 @@ export class SseClient implements PushClient {
         resolve(client);
       });
     });
-  }
-
-  /** The whole body as received, when the answer was not a stream. */
-  get text(): string {
-    return this.buffer;
   }
 
   /** Resolves once the stream has ended. */
@@ -357,7 +265,6 @@ export class SseClient implements PushClient {
 
   private feed(chunk: string): void {
     this.buffer += chunk;
-    if (this.status !== 200) return;
     let end: number;
     while ((end = this.buffer.indexOf('\n\n')) !== -1) {
       const block = this.buffer.slice(0, end);
@@ -534,81 +441,4 @@ export async function openPush(
 /** Closes every client, ignoring failures of clients that are already gone. */
 export async function closeAll(clients: Iterable<PushClient>): Promise<void> {
   await Promise.all([...clients].map((c) => c.close().catch(() => {})));
-}
-
-/** Asserts `messages` hold exactly `expected` ids, each once, in order per conversation. */
-export function assertDeliveredOnce(
-  messages: readonly MsgData[],
-  expected: readonly string[],
-  label: string,
-): void {
-  const ids = messages.map((m) => m.MsgId);
-  assert.equal(new Set(ids).size, ids.length, `${label}: a message was delivered twice`);
-  assert.deepEqual([...ids].sort(), [...expected].sort(), `${label}: delivered set`);
-  const lastByConversation = new Map<string, string>();
-  for (const m of messages) {
-    const last = lastByConversation.get(m.ConversationID);
-    assert.ok(last === undefined || last < m.MsgId, `${label}: ${m.MsgId} came after ${last}`);
-    lastByConversation.set(m.ConversationID, m.MsgId);
-  }
-}
-
-/**
- * Signs tokens in-process with the server's key, for tests that need hundreds of them
- * (`/inner/get_token` issues the same tokens, one HTTP round trip each).
- */
-export function tokenMinter(
-  server: TestServer,
-): (session: string, platform?: number) => Promise<string> {
-  const service = new TokenService(
-    loadOrCreateKey(server.settings.jwtKey, server.dataDir),
-    server.settings.tokenTtlSec,
-  );
-  return (session, platform = 1) => service.issue(session, platform);
-}
-
-/**
- * Marks a point in each session's push stream: sends a marker into a conversation of the
- * session and a fencer and waits until every given client has it. On one node the Hub delivers
- * in bus order, so everything pushed to those clients before the marker has then arrived.
- */
-export class Fencer {
-  private readonly conversations = new Map<string, string>();
-  private readonly markers = new Set<string>();
-  private token: string | undefined;
-
-  constructor(
-    private readonly server: TestServer,
-    private readonly fencer = 'fencer',
-  ) {}
-
-  /** Creates the session's fence conversation (call before its clients connect). */
-  async prepare(session: string): Promise<string> {
-    this.token ??= await this.server.token(this.fencer);
-    let conversationId = this.conversations.get(session);
-    if (conversationId === undefined) {
-      conversationId = await this.server.createConversation([session, this.fencer]);
-      this.conversations.set(session, conversationId);
-    }
-    return conversationId;
-  }
-
-  /** Resolves with the marker's id once every client in `clients` has received it. */
-  async pass(session: string, clients: readonly PushClient[], timeoutMs = 5000): Promise<string> {
-    const conversationId = await this.prepare(session);
-    this.token ??= await this.server.token(this.fencer);
-    const id = await sendMsg(this.server, this.token, conversationId, 'fence');
-    this.markers.add(id);
-    await waitFor(
-      () => clients.every((c) => c.messages.some((m) => m.MsgId === id)),
-      timeoutMs,
-      () => `fence ${id} to reach ${clients.map((c) => c.protocol).join(', ')} of ${session}`,
-    );
-    return id;
-  }
-
-  /** `messages` without the markers. */
-  strip(messages: readonly MsgData[]): MsgData[] {
-    return messages.filter((m) => !this.markers.has(m.MsgId));
-  }
 }

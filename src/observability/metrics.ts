@@ -1,0 +1,108 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { HubMetrics } from '../realtime/hub-metrics.js';
+import type { Protocol } from '../transports/transport.js';
+
+const latencyBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+
+/** Every metric of one app, in its own registry (several apps may share a process in tests). */
+export class Metrics implements HubMetrics {
+  readonly registry = new Registry();
+  private readonly connections = new Gauge({
+    name: 'quickim_connections',
+    help: 'Open push connections by protocol.',
+    labelNames: ['protocol'] as const,
+    registers: [this.registry],
+  });
+  private readonly accepted = new Counter({
+    name: 'quickim_messages_accepted_total',
+    help: 'Messages stored and acknowledged by /send_msg.',
+    registers: [this.registry],
+  });
+  private readonly deliveredTotal = new Counter({
+    name: 'quickim_messages_delivered_total',
+    help: 'Message frames handed to push connections.',
+    registers: [this.registry],
+  });
+  private readonly replayedTotal = new Counter({
+    name: 'quickim_messages_replayed_total',
+    help: 'Messages replayed from the store on resume.',
+    registers: [this.registry],
+  });
+  private readonly droppedTotal = new Counter({
+    name: 'quickim_slow_consumers_total',
+    help: 'Connections whose queue overflowed (closed, or a poll place refilled from the store).',
+    registers: [this.registry],
+  });
+  private readonly replacedTotal = new Counter({
+    name: 'quickim_replacements_total',
+    help: 'Connections replaced by a newer one for the same session and platform.',
+    registers: [this.registry],
+  });
+  private readonly busReconnects = new Counter({
+    name: 'quickim_bus_reconnects_total',
+    help: 'Times the bus connection came back after a loss.',
+    registers: [this.registry],
+  });
+  readonly storeSeconds = new Histogram({
+    name: 'quickim_store_seconds',
+    help: 'Store call latency by method.',
+    labelNames: ['method'] as const,
+    buckets: latencyBuckets,
+    registers: [this.registry],
+  });
+  readonly busSeconds = new Histogram({
+    name: 'quickim_bus_publish_seconds',
+    help: 'Bus call latency by method.',
+    labelNames: ['method'] as const,
+    buckets: latencyBuckets,
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
+    for (const p of ['ws', 'sse', 'poll']) this.connections.set({ protocol: p }, 0);
+  }
+
+  connectionOpened(protocol: Protocol): void {
+    this.connections.inc({ protocol });
+  }
+  connectionClosed(protocol: Protocol): void {
+    this.connections.dec({ protocol });
+  }
+  delivered(count: number): void {
+    this.deliveredTotal.inc(count);
+  }
+  replayed(count: number): void {
+    if (count > 0) this.replayedTotal.inc(count);
+  }
+  dropped(): void {
+    this.droppedTotal.inc();
+  }
+  replaced(): void {
+    this.replacedTotal.inc();
+  }
+  messageAccepted(): void {
+    this.accepted.inc();
+  }
+  busReconnected(): void {
+    this.busReconnects.inc();
+  }
+}
+
+/** Wraps every method of `target` so each call's duration lands in `histogram` under its name. */
+export function measured<T extends object>(target: T, histogram: Histogram<'method'>): T {
+  return new Proxy(target, {
+    get(obj, prop, receiver) {
+      const value: unknown = Reflect.get(obj, prop, receiver);
+      if (typeof value !== 'function' || typeof prop !== 'string') return value;
+      const fn = value as (...args: unknown[]) => unknown;
+      return (...args: unknown[]) => {
+        const end = histogram.startTimer({ method: prop });
+        const result = fn.apply(obj, args);
+        if (result instanceof Promise) return result.finally(() => end());
+        end();
+        return result;
+      };
+    },
+  });
+}
