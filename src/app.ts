@@ -102,7 +102,8 @@ export async function buildApp(settings: Settings, options: AppOptions = {}): Pr
   const logger = options.logger ?? createLogger(settings.logLevel);
   const metrics = new Metrics();
   const clock = options.clock ?? systemClock;
-  let hub: Hub | undefined;
+  // The bus reports availability to the Hub, which is built after the bus.
+  const live: { hub?: Hub } = {};
   const rawStore = await openStore(settings, logger);
   let rawBus: Bus;
   try {
@@ -112,8 +113,8 @@ export async function buildApp(settings: Settings, options: AppOptions = {}): Pr
       logger.warn({ up }, up ? 'bus back' : 'bus lost');
       if (up) {
         metrics.busReconnected();
-        hub?.resume();
-      } else hub?.suspend();
+        live.hub?.resume();
+      } else live.hub?.suspend();
     });
   } catch (err) {
     await rawStore.close();
@@ -133,7 +134,7 @@ export async function buildApp(settings: Settings, options: AppOptions = {}): Pr
       ? await rawStore.claimNodeNumber(MAX_NODE_ID + 1)
       : randomInt(MAX_NODE_ID + 1);
   const ids = new MsgIdAllocator(nodeNumber);
-  hub = new Hub({
+  const hub = new Hub({
     store,
     bus,
     clock,
@@ -144,6 +145,7 @@ export async function buildApp(settings: Settings, options: AppOptions = {}): Pr
     replayLimit: REPLAY_LIMIT,
     metrics,
   });
+  live.hub = hub;
   const conversations = new ConversationService(store, bus, onBusError);
   const messages = new MessageService(
     store,
@@ -182,8 +184,7 @@ export async function buildApp(settings: Settings, options: AppOptions = {}): Pr
   await http.ready();
   // One shared timer for every connection's heartbeat, expiry and poll deadline.
   const tickMs = Math.min(500, settings.pingIntervalMs / 2, settings.sseHeartbeatMs / 2);
-  const liveHub = hub;
-  const ticker = options.clock ? undefined : setInterval(() => liveHub.tick(), tickMs);
+  const ticker = options.clock ? undefined : setInterval(() => hub.tick(), tickMs);
   ticker?.unref();
 
   let closing: Promise<void> | undefined;
@@ -197,7 +198,7 @@ export async function buildApp(settings: Settings, options: AppOptions = {}): Pr
       closing ??= (async () => {
         if (ticker) clearInterval(ticker);
         const stopped = http.close();
-        liveHub.closeAll(CloseReason.GoingAway);
+        hub.closeAll(CloseReason.GoingAway);
         await stopped;
         await bus.close();
         await store.close();

@@ -100,14 +100,22 @@ export class ConversationService {
     }
   }
 
-  private announce(
+  /**
+   * Tells every node's Hub, and resolves once the bus has taken the event, so a message sent
+   * after the answer is routed by the new membership everywhere. If the bus fails, the change
+   * is stored but the caller gets 503 and may retry (every membership call is idempotent).
+   */
+  private async announce(
     conversationId: string,
     sessions: readonly string[],
     change: 'joined' | 'left',
-  ): void {
+  ): Promise<void> {
     if (sessions.length === 0) return;
-    this.bus
-      .publish({ type: 'membership', conversationId, sessions, change })
-      .catch(this.onBusError);
+    try {
+      await this.bus.publish({ type: 'membership', conversationId, sessions, change });
+    } catch (err) {
+      this.onBusError(err);
+      throw new UnavailableError('membership stored, but other nodes could not be told; retry');
+    }
   }
 }
