@@ -3,6 +3,8 @@ export interface MessageEvent {
   readonly type: 'message';
   readonly conversationId: string;
   readonly msgId: string;
+  /** The message just before this one in its conversation: lets a node spot a reordering. */
+  readonly prevMsgId: string | null;
   readonly frame: string;
 }
 

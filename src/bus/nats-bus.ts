@@ -16,8 +16,9 @@ const decoder = new TextDecoder();
 /** Messages skip a second JSON encoding: the frame is already `MsgData` JSON. */
 export function encodeEvent(event: BusEvent, prefix = ''): Uint8Array {
   if (event.type === 'message') {
+    const { conversationId, msgId, prevMsgId, frame } = event;
     return encoder.encode(
-      `${prefix}${MESSAGE_TAG}${event.conversationId}\n${event.msgId}\n${event.frame}`,
+      `${prefix}${MESSAGE_TAG}${conversationId}\n${msgId}\n${prevMsgId ?? ''}\n${frame}`,
     );
   }
   return encoder.encode(prefix + JSON_TAG + JSON.stringify(event));
@@ -27,11 +28,13 @@ export function decodeEvent(text: string): BusEvent {
   if (text.startsWith(MESSAGE_TAG)) {
     const a = text.indexOf('\n');
     const b = text.indexOf('\n', a + 1);
+    const c = text.indexOf('\n', b + 1);
     return {
       type: 'message',
       conversationId: text.slice(1, a),
       msgId: text.slice(a + 1, b),
-      frame: text.slice(b + 1),
+      prevMsgId: b + 1 === c ? null : text.slice(b + 1, c),
+      frame: text.slice(c + 1),
     };
   }
   return JSON.parse(text.slice(1)) as BusEvent;

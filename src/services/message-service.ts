@@ -54,13 +54,14 @@ export class MessageService {
     );
     if (result.kind === 'not-found') throw new ImError(ErrorCode.ConversationNotFound);
     if (result.kind === 'not-member') throw new ImError(ErrorCode.NotMember);
-    const { message } = result;
+    const { message, previousMsgId } = result;
     this.counters?.messageAccepted();
     this.bus
       .publish({
         type: 'message',
         conversationId: message.ConversationID,
         msgId: message.MsgId,
+        prevMsgId: previousMsgId,
         frame: serializeMessage(message),
       })
       .catch(this.onBusError);

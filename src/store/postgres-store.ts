@@ -316,6 +316,7 @@ export class PostgresStore implements Store {
       );
       return {
         kind: 'appended',
+        previousMsgId: row.last_msg_id,
         message: {
           MsgId: msgId,
           ConversationID: draft.conversationId,

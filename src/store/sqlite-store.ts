@@ -258,6 +258,7 @@ export class SqliteStore implements Store {
     this.q.moveLast.run(msgId, draft.sendTime, draft.fromSession, draft.conversationId);
     return {
       kind: 'appended',
+      previousMsgId: row.last_msg_id,
       message: {
         MsgId: msgId,
         ConversationID: draft.conversationId,

@@ -19,7 +19,12 @@ export interface MessageDraft {
 export type AllocateMsgId = (lastMsgId: string | null) => string;
 
 export type AppendResult =
-  | { readonly kind: 'appended'; readonly message: Message }
+  | {
+      readonly kind: 'appended';
+      readonly message: Message;
+      /** The conversation's last id before this message (null for its first). */
+      readonly previousMsgId: string | null;
+    }
   | { readonly kind: 'not-found' }
   | { readonly kind: 'not-member' };
 

@@ -24,6 +24,7 @@ const message = (i: number): BusEvent => ({
   type: 'message',
   conversationId: 'c-1',
   msgId: `id-${String(i).padStart(4, '0')}`,
+  prevMsgId: i % 2 === 0 ? null : `id-${String(i - 1).padStart(4, '0')}`,
   frame: JSON.stringify({ MsgId: `id-${i}`, Content: `line one\nline two ✓ ${i} "quoted"` }),
 });
 
