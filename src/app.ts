@@ -173,7 +173,7 @@ export async function buildApp(settings: Settings, options: AppOptions = {}): Pr
   });
   registerPublicRoutes(http, { tokens, conversations, messages });
   registerInnerRoutes(http, { tokens, conversations, innerAllow });
-  registerNotifyRoutes(http, {
+  const notify = registerNotifyRoutes(http, {
     tokens,
     hub,
     clock,
@@ -199,7 +199,13 @@ export async function buildApp(settings: Settings, options: AppOptions = {}): Pr
         if (ticker) clearInterval(ticker);
         const stopped = http.close();
         hub.closeAll(CloseReason.GoingAway);
+        // In-flight requests get the grace period; then whatever still holds a socket is cut.
+        const deadline = setTimeout(() => {
+          http.server.closeAllConnections();
+          notify.destroyAll();
+        }, settings.shutdownGraceMs);
         await stopped;
+        clearTimeout(deadline);
         await bus.close();
         await store.close();
       })();

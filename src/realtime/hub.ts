@@ -8,6 +8,7 @@ import type { Wire } from '../transports/transport.js';
 import type { Clock } from './clock.js';
 import { CloseReason } from './close-reasons.js';
 import { Frame } from './frame.js';
+import { Room } from './room.js';
 import { noopHubMetrics } from './hub-metrics.js';
 import type { HubMetrics } from './hub-metrics.js';
 
@@ -43,6 +44,12 @@ export class Connection {
    */
   replayedFrames = 0;
   replayedBytes = 0;
+  /**
+   * Per conversation, the newest id the resume replay sent: a live message at or below it
+   * (stored before the replay read, announced after) is not sent twice. Emptied as live
+   * messages pass it.
+   */
+  replayedUpTo: Map<string, string> | null = null;
   /** Live frames collect but are not written until the resume replay is merged in front. */
   starting = true;
   closed = false;
@@ -80,7 +87,7 @@ interface SessionEntry {
  */
 export class Hub {
   private readonly sessions = new Map<string, SessionEntry>();
-  private readonly rooms = new Map<string, Set<SessionEntry>>();
+  private readonly rooms = new Map<string, Room<SessionEntry>>();
   private readonly metrics: HubMetrics;
   private readonly unsubscribe: () => void;
   private generationCounter = 0;
@@ -250,16 +257,24 @@ export class Hub {
   private join(entry: SessionEntry, conversationId: string): void {
     entry.conversations?.add(conversationId);
     let room = this.rooms.get(conversationId);
-    if (!room) this.rooms.set(conversationId, (room = new Set()));
-    room.add(entry);
+    if (!room) {
+      room = new Room(
+        conversationId,
+        (r, afterId, upToId) => void this.fillGap(r, afterId, upToId),
+      );
+      this.rooms.set(conversationId, room);
+    }
+    room.members.add(entry);
   }
 
   private leave(entry: SessionEntry, conversationId: string): void {
     entry.conversations?.delete(conversationId);
     const room = this.rooms.get(conversationId);
     if (!room) return;
-    room.delete(entry);
-    if (room.size === 0) this.rooms.delete(conversationId);
+    room.members.delete(entry);
+    if (room.members.size > 0) return;
+    room.dispose();
+    this.rooms.delete(conversationId);
   }
 
   private drop(conn: Connection): void {
@@ -281,8 +296,10 @@ export class Hub {
     const replayed = new Set<string>();
     const frames: Frame[] = [];
     let replayedBytes = 0;
+    const upTo = new Map<string, string>();
     for (const m of missed) {
       replayed.add(m.MsgId);
+      upTo.set(m.ConversationID, m.MsgId);
       const frame = new Frame(m.MsgId, m.ConversationID, serializeMessage(m));
       frames.push(frame);
       replayedBytes += frame.size;
@@ -296,6 +313,7 @@ export class Hub {
     conn.queue = frames;
     conn.queuedBytes = replayedBytes + liveBytes;
     conn.replayedFrames = missed.length;
+    conn.replayedUpTo = upTo.size > 0 ? upTo : null;
     conn.replayedBytes = replayedBytes;
     this.metrics.replayed(missed.length);
   }
@@ -333,6 +351,15 @@ export class Hub {
 
   private deliver(conn: Connection, frame: Frame): void {
     if (conn.closed || conn.overflowed) return;
+    const replayedUpTo = conn.replayedUpTo;
+    if (replayedUpTo !== null) {
+      const upTo = replayedUpTo.get(frame.conversationId);
+      if (upTo !== undefined) {
+        if (frame.msgId <= upTo) return;
+        replayedUpTo.delete(frame.conversationId);
+        if (replayedUpTo.size === 0) conn.replayedUpTo = null;
+      }
+    }
     if (!conn.starting && conn.queue.length === 0 && conn.wire.capacity() > 0) {
       this.send(conn, [frame]);
       return;
@@ -383,10 +410,40 @@ export class Hub {
   private onMessage(event: MessageEvent): void {
     const room = this.rooms.get(event.conversationId);
     if (!room) return;
+    for (const e of room.admit(event)) this.deliverToRoom(room, e);
+  }
+
+  private deliverToRoom(room: Room<SessionEntry>, event: MessageEvent): void {
     const frame = new Frame(event.msgId, event.conversationId, event.frame);
-    for (const entry of room) {
+    for (const entry of room.members) {
       for (const conn of entry.connections.values()) this.deliver(conn, frame);
     }
+  }
+
+  /** A message the bus has not brought in time: read the gap from the store, then go on in order. */
+  private async fillGap(room: Room<SessionEntry>, afterId: string, upToId: string): Promise<void> {
+    let stored: MessageEvent[] = [];
+    try {
+      const missed = await this.o.store.history(
+        room.conversationId,
+        'after',
+        afterId,
+        this.o.replayLimit,
+      );
+      stored = missed
+        .filter((m) => m.MsgId <= upToId)
+        .map((m) => ({
+          type: 'message',
+          conversationId: m.ConversationID,
+          msgId: m.MsgId,
+          prevMsgId: null,
+          frame: serializeMessage(m),
+        }));
+    } catch (err) {
+      this.o.logger.warn({ err: (err as Error).message }, 'could not fill a message gap');
+    }
+    if (this.rooms.get(room.conversationId) !== room) return;
+    for (const e of room.fill(stored)) this.deliverToRoom(room, e);
   }
 
   private onMembership(event: MembershipEvent): void {

@@ -56,16 +56,34 @@ describe('routes over HTTP', () => {
     assert.deepEqual(res.body, { status: 'ok' });
   });
 
-  it(
-    'answers GET /metrics with Prometheus text',
-    { todo: 'GET /metrics is not built yet: it needs the metrics module wired in src/app.ts' },
-    async () => {
-      const res = await fetch(server.url + '/metrics');
-      assert.equal(res.status, 200);
-      assert.match(res.headers.get('content-type') ?? '', /^text\/plain/);
-      assert.match(await res.text(), /^# (HELP|TYPE) /m);
-    },
-  );
+  it('answers GET /metrics with Prometheus text that counts accepted messages', async () => {
+    const token = await server.token('metrics-user');
+    const cid = await server.createConversation(['metrics-user']);
+    const sent = await server.post(
+      '/send_msg',
+      { conversation_id: cid, status: 0, type: 1, content: 'x' },
+      token,
+    );
+    assert.equal(sent.status, 200);
+    const res = await fetch(server.url + '/metrics');
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type') ?? '', /^text\/plain/);
+    const text = await res.text();
+    assert.match(text, /^# (HELP|TYPE) /m);
+    const accepted = /^quickim_messages_accepted_total (\d+)$/m.exec(text);
+    assert.ok(accepted && Number(accepted[1]) >= 1, 'accepted counter moved');
+    assert.match(text, /^quickim_connections\{protocol="ws"\} 0$/m);
+  });
+
+  it('refuses GET /metrics outside the inner allow-list', async () => {
+    const closed = await startServer({ innerAllow: ['10.0.0.0/8'] });
+    try {
+      const res = await request(closed.url + '/metrics', { method: 'GET' });
+      expectFailure(res, 10003);
+    } finally {
+      await closed.close(true);
+    }
+  });
 
   it('answers unknown routes and wrong methods with 10404 before any token check', async () => {
     const cases: [string, string][] = [

@@ -89,7 +89,24 @@ function bearer(header: string | undefined): string | undefined {
 }
 
 /** `GET /notify?protoc=ws|sse|poll`: the three push transports over one Hub. */
-export function registerNotifyRoutes(app: FastifyInstance, deps: NotifyDeps): void {
+/** What the app needs from the notify routes at shutdown. */
+export interface NotifyHandle {
+  /** Destroys every WebSocket's socket at once (after the graceful close had its chance). */
+  destroyAll(): void;
+}
+
+/** A well-formed WebSocket handshake (checked before the Hub is touched, so junk kicks no one). */
+function isHandshake(req: IncomingMessage): boolean {
+  const key = req.headers['sec-websocket-key'];
+  return (
+    req.headers.upgrade?.toLowerCase() === 'websocket' &&
+    typeof key === 'string' &&
+    /^[+/0-9A-Za-z]{22}==$/.test(key) &&
+    req.headers['sec-websocket-version'] === '13'
+  );
+}
+
+export function registerNotifyRoutes(app: FastifyInstance, deps: NotifyDeps): NotifyHandle {
   const { hub, clock, tokens } = deps;
   const wss = new WebSocketServer({
     noServer: true,
@@ -97,6 +114,7 @@ export function registerNotifyRoutes(app: FastifyInstance, deps: NotifyDeps): vo
     perMessageDeflate: false,
     clientTracking: false,
   });
+  const sockets = new Set<Duplex>();
 
   async function authorize(query: NotifyQuery, header: string | undefined): Promise<TokenClaims> {
     return tokens.verify(bearer(header) ?? query.token);
@@ -198,6 +216,8 @@ export function registerNotifyRoutes(app: FastifyInstance, deps: NotifyDeps): vo
     log: FastifyBaseLogger,
   ): Promise<void> {
     socket.on('error', () => socket.destroy());
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
     const url = new URL(req.url ?? '/', 'http://localhost');
     let conn: Connection | undefined;
     try {
@@ -210,6 +230,9 @@ export function registerNotifyRoutes(app: FastifyInstance, deps: NotifyDeps): vo
       }
       const query = parseQuery(q, undefined);
       const claims = await authorize(query, req.headers.authorization);
+      if (!isHandshake(req)) {
+        throw new ImError(ErrorCode.InvalidParameter, 'malformed WebSocket handshake');
+      }
       if (query.protoc !== 'ws')
         throw new ImError(
           ErrorCode.InvalidParameter,
@@ -241,6 +264,13 @@ export function registerNotifyRoutes(app: FastifyInstance, deps: NotifyDeps): vo
       refuseUpgrade(socket, err, log);
     }
   }
+
+  return {
+    destroyAll() {
+      for (const socket of sockets) socket.destroy();
+      sockets.clear();
+    },
+  };
 }
 
 /** Answers a refused handshake with the envelope and the code's HTTP status. */

@@ -1,0 +1,102 @@
+import type { MessageEvent } from '../bus/bus.js';
+
+/** How long a message waits for an earlier one the bus has not brought yet, before the store fills the gap. */
+export const GAP_WAIT_MS = 1000;
+
+/**
+ * One conversation's local members, and the order of its messages on this node. Each message
+ * names the one before it (`prevMsgId`), so a message that overtook an earlier one on the bus
+ * (two nodes sending at once) waits for it: every member receives the conversation in MsgId
+ * order, each message once.
+ */
+export class Room<M> {
+  readonly members = new Set<M>();
+  /** The newest MsgId handed to members; undefined until the first message. */
+  private lastId: string | undefined;
+  /** Messages waiting for their predecessor, by `prevMsgId`. */
+  private held: Map<string, MessageEvent> | null = null;
+  private gapTimer: NodeJS.Timeout | null = null;
+
+  constructor(
+    readonly conversationId: string,
+    /** Called once when a gap has stayed open for `GAP_WAIT_MS`. */
+    private readonly onGap: (room: Room<M>, afterId: string, upToId: string) => void,
+  ) {}
+
+  /** Returns the messages deliverable now, in order: `event`, then any it unblocked. */
+  admit(event: MessageEvent): MessageEvent[] {
+    const last = this.lastId;
+    if (last !== undefined) {
+      if (event.msgId <= last) return [];
+      if (event.prevMsgId !== null && event.prevMsgId > last) {
+        (this.held ??= new Map()).set(event.prevMsgId, event);
+        this.gapTimer ??= setTimeout(() => this.gapExpired(), GAP_WAIT_MS);
+        return [];
+      }
+    }
+    this.lastId = event.msgId;
+    const out = [event];
+    this.release(out);
+    return out;
+  }
+
+  /**
+   * The store's messages after the gap, ascending, covering every held one: returns what is
+   * now deliverable, in order.
+   */
+  fill(stored: readonly MessageEvent[]): MessageEvent[] {
+    const out: MessageEvent[] = [];
+    for (const e of stored) {
+      if (this.lastId !== undefined && e.msgId <= this.lastId) continue;
+      this.lastId = e.msgId;
+      out.push(e);
+    }
+    if (this.held && this.lastId !== undefined) {
+      for (const [prev, e] of this.held) if (e.msgId <= this.lastId) this.held.delete(prev);
+    }
+    this.release(out);
+    // Whatever is still held (store behind the bus, or failed) goes out in order rather than wait forever.
+    if (this.held && this.held.size > 0) {
+      const rest = [...this.held.values()].sort((a, b) => (a.msgId < b.msgId ? -1 : 1));
+      this.held = null;
+      for (const e of rest) {
+        this.lastId = e.msgId;
+        out.push(e);
+      }
+    }
+    this.clearTimer();
+    return out;
+  }
+
+  dispose(): void {
+    this.clearTimer();
+    this.held = null;
+  }
+
+  private release(out: MessageEvent[]): void {
+    const held = this.held;
+    if (!held) return;
+    for (let next = held.get(this.lastId as string); next; next = held.get(this.lastId as string)) {
+      held.delete(this.lastId as string);
+      this.lastId = next.msgId;
+      out.push(next);
+    }
+    if (held.size === 0) {
+      this.held = null;
+      this.clearTimer();
+    }
+  }
+
+  private gapExpired(): void {
+    this.gapTimer = null;
+    if (!this.held || this.held.size === 0 || this.lastId === undefined) return;
+    let upTo = '';
+    for (const e of this.held.values()) if (e.msgId > upTo) upTo = e.msgId;
+    this.onGap(this, this.lastId, upTo);
+  }
+
+  private clearTimer(): void {
+    if (this.gapTimer) clearTimeout(this.gapTimer);
+    this.gapTimer = null;
+  }
+}

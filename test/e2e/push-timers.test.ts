@@ -1,0 +1,154 @@
+import assert from 'node:assert/strict';
+import { after, afterEach, before, describe, it } from 'node:test';
+import { ManualClock } from '../helpers/manual-clock.js';
+import { SseClient, WsClient, closeAll, notifyUrl, poll } from '../helpers/push-clients.js';
+import { sendMsg } from '../helpers/push-fixtures.js';
+import type { PushClient } from '../helpers/push-clients.js';
+import { startServer } from '../helpers/server.js';
+import type { TestServer } from '../helpers/server.js';
+import { waitFor } from '../helpers/wait.js';
+
+const PING_MS = 1000;
+const SSE_HEARTBEAT_MS = 2000;
+const TOKEN_TTL_SEC = 600;
+
+describe('push timers on the Hub’s clock', () => {
+  let server: TestServer;
+  let clock: ManualClock;
+  let senderToken: string;
+  const open = new Set<PushClient>();
+  let seq = 0;
+
+  before(async () => {
+    clock = new ManualClock();
+    server = await startServer(
+      { pingIntervalMs: PING_MS, sseHeartbeatMs: SSE_HEARTBEAT_MS, tokenTtlSec: TOKEN_TTL_SEC },
+      { clock },
+    );
+    senderToken = await server.token('sender');
+  });
+
+  afterEach(async () => {
+    await closeAll(open);
+    open.clear();
+  });
+
+  after(() => server.close(true));
+
+  function tick(ms: number): void {
+    clock.advance(ms);
+    server.app.hub.tick();
+  }
+
+  async function member(): Promise<{ session: string; conversationId: string }> {
+    const session = `timed-${++seq}`;
+    return { session, conversationId: await server.createConversation([session, 'sender']) };
+  }
+
+  async function ws(session: string, autoPong = true, platform = 1): Promise<WsClient> {
+    const token = await server.token(session, platform);
+    const client = await WsClient.open(notifyUrl(server, 'ws', { token }), { autoPong });
+    open.add(client);
+    return client;
+  }
+
+  async function sse(session: string, platform = 2): Promise<SseClient> {
+    const token = await server.token(session, platform);
+    const client = await SseClient.open(notifyUrl(server, 'sse', { token }));
+    open.add(client);
+    return client;
+  }
+
+  it('closes a WebSocket that misses a pong', async () => {
+    const { session } = await member();
+    const client = await ws(session, false);
+    tick(PING_MS);
+    await waitFor(() => client.pings === 1, 5000, 'the first ping');
+    await client.roundTrip();
+    assert.equal(client.isClosed, false, 'open until the next ping is due');
+    tick(PING_MS);
+    const code = await client.closed();
+    assert.ok(code === 1006 || code === 4000, `closed with ${code}`);
+    assert.equal(server.app.hub.find(session, 1), undefined);
+  });
+
+  it('keeps a WebSocket that answers pings open and delivering', async () => {
+    const { session, conversationId } = await member();
+    const client = await ws(session);
+    tick(PING_MS - 1);
+    await client.roundTrip();
+    assert.equal(client.pings, 0, 'no ping before pingIntervalMs');
+    tick(1);
+    for (let round = 1; round <= 5; round++) {
+      await waitFor(() => client.pings === round, 5000, `ping ${round}`);
+      // Our pong precedes this ping on the wire, so the server has read it once the pong returns.
+      await client.roundTrip();
+      tick(PING_MS);
+    }
+    assert.equal(client.isClosed, false);
+    const id = await sendMsg(server, senderToken, conversationId, 'still here');
+    await waitFor(() => client.messages.length === 1, 5000, 'a message after five pings');
+    assert.equal(client.messages[0]?.MsgId, id);
+  });
+
+  it('sends an SSE comment heartbeat every sseHeartbeatMs, not before', async () => {
+    const { session, conversationId } = await member();
+    const client = await sse(session);
+    const beats = (): number => client.comments.filter((c) => c !== 'connected').length;
+    tick(SSE_HEARTBEAT_MS - 1);
+    await sendMsg(server, senderToken, conversationId, 'marker');
+    await waitFor(() => client.messages.length === 1, 5000, 'the marker');
+    assert.equal(beats(), 0, 'no heartbeat before sseHeartbeatMs');
+    tick(1);
+    await waitFor(() => beats() === 1, 5000, 'the first heartbeat comment');
+    tick(SSE_HEARTBEAT_MS);
+    await waitFor(() => beats() === 2, 5000, 'the second heartbeat comment');
+    assert.equal(client.ended, false);
+    assert.equal(client.events.length, 1, 'heartbeats are comments, not events');
+  });
+
+  it('closes a WebSocket with 4010, ends SSE with event: expired and answers a waiting poll 401 when the token expires', async () => {
+    const { session } = await member();
+    const tokens = await Promise.all([1, 2, 3].map((p) => server.token(session, p)));
+    const [wsToken, sseToken, pollToken] = tokens as [string, string, string];
+    const exps = tokens.map((t) => expiryMs(t));
+    const wsClient = await WsClient.open(notifyUrl(server, 'ws', { token: wsToken }));
+    const sseClient = await SseClient.open(notifyUrl(server, 'sse', { token: sseToken }));
+    open.add(wsClient).add(sseClient);
+
+    // Jump to 30 s before exp, answering the ping that falls due, so only expiry closes.
+    tick(Math.min(...exps) - 30_000 - clock.now());
+    await waitFor(() => wsClient.pings === 1, 5000, 'a ping');
+    await wsClient.roundTrip();
+    const waiting = poll(server, { token: pollToken, timeout: 60 });
+    await waitFor(
+      () => (server.app.hub.find(session, 3)?.wire.capacity() ?? 0) > 0,
+      5000,
+      'the poll to wait',
+    );
+    tick(30_000 - 1);
+    await waitFor(() => wsClient.pings === 2, 5000, 'a second ping');
+    await wsClient.roundTrip();
+    assert.equal(wsClient.isClosed, false, 'open 1 ms before exp');
+    assert.equal(sseClient.ended, false, 'streaming 1 ms before exp');
+    assert.ok((server.app.hub.find(session, 3)?.wire.capacity() ?? 0) > 0, 'polling before exp');
+
+    tick(Math.max(...exps) - clock.now());
+    assert.equal(await wsClient.closed(), 4010);
+    await sseClient.closed();
+    const last = sseClient.events.at(-1);
+    assert.equal(last?.event, 'expired');
+    assert.equal(JSON.parse(last.data ?? '').code, 10101);
+    const answer = await waiting;
+    assert.equal(answer.status, 401);
+    assert.equal(answer.body.code, 10101);
+  });
+});
+
+/** A token's `exp` claim in ms. */
+function expiryMs(token: string): number {
+  const payload: unknown = JSON.parse(
+    Buffer.from(token.split('.')[1] ?? '', 'base64url').toString(),
+  );
+  return (payload as { exp: number }).exp * 1000;
+}
