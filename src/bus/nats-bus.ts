@@ -169,6 +169,10 @@ export class NatsBus implements Bus {
       this.echoes.delete(seq);
       pending.resolve();
     }
-    if (!this.nc.isClosed()) await this.nc.drain().catch(() => this.nc.close());
+    if (this.nc.isClosed()) return;
+    // Draining needs the server: while it is unreachable, nats.js resolves drain() without
+    // closing and keeps reconnecting forever, which would keep the process alive.
+    if (this.up) await this.nc.drain().catch(() => {});
+    if (!this.nc.isClosed()) await this.nc.close();
   }
 }
