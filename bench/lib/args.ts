@@ -1,0 +1,166 @@
+import { parseArgs } from 'node:util';
+import type { Receiver, Target } from './protocol.js';
+
+export type Workload = 'fanout' | 'connections' | 'send';
+
+export interface Options {
+  readonly workload: Workload;
+  readonly quick: boolean;
+  readonly reps: number;
+  readonly targets: readonly Target[] | null;
+  // fanout
+  readonly rooms: number;
+  readonly members: number;
+  readonly rate: number;
+  readonly seconds: number;
+  readonly warmup: number;
+  readonly drainMs: number;
+  readonly receivers: readonly Receiver[];
+  readonly findMax: boolean;
+  readonly step: number;
+  readonly maxSteps: number;
+  // connections
+  readonly count: number;
+  readonly settleMs: number;
+  // send
+  readonly connections: number;
+  // common
+  readonly payload: number;
+  readonly sourceIps: readonly string[];
+  readonly logLevel: string;
+  readonly qimFlags: readonly string[];
+  readonly profile: boolean;
+  /** Seconds to wait, before each run, for other work on the machine to calm down. */
+  readonly waitIdle: number;
+  /** Runs again (up to this many times) when others used more than `maxOthers` % CPU. */
+  readonly retryBusy: number;
+  readonly maxOthers: number;
+}
+
+export const usage = `usage: npm run bench -- <fanout|connections|send> [flags]
+
+common:      --quick  --reps N  --targets quick-im,raw-ws,socketio  --payload BYTES
+             --source-ips N (127.0.0.2…)  --log-level LEVEL (quick-im, default warn)
+             --qim-flag "--name value" (repeatable)  --profile (servers run with --cpu-prof)
+             --wait-idle S (wait for other load on the machine to calm down before each run)
+             --retry-busy N --max-others PCT (rerun a run when other processes used > PCT % CPU)
+fanout:      --rooms R  --members S  --rate MSG/S  --seconds S  --warmup S  --drain-ms MS
+             --receiver ws|sse|poll[,…]  --find-max  --step FACTOR  --max-steps N
+connections: --count N  --settle-ms MS
+send:        --seconds S  --warmup S  --connections N  --members S`;
+
+const flagSpec = {
+  quick: { type: 'boolean' },
+  'find-max': { type: 'boolean' },
+  profile: { type: 'boolean' },
+  'wait-idle': { type: 'string' },
+  'retry-busy': { type: 'string' },
+  'max-others': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+  reps: { type: 'string' },
+  targets: { type: 'string' },
+  rooms: { type: 'string' },
+  members: { type: 'string' },
+  rate: { type: 'string' },
+  seconds: { type: 'string' },
+  warmup: { type: 'string' },
+  'drain-ms': { type: 'string' },
+  receiver: { type: 'string' },
+  step: { type: 'string' },
+  'max-steps': { type: 'string' },
+  count: { type: 'string', short: 'n' },
+  'settle-ms': { type: 'string' },
+  connections: { type: 'string' },
+  payload: { type: 'string' },
+  'source-ips': { type: 'string' },
+  'log-level': { type: 'string' },
+  'qim-flag': { type: 'string', multiple: true },
+} as const;
+
+function num(
+  v: string | undefined,
+  name: string,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < min || n > max) {
+    throw new Error(`--${name} must be a number ${min}..${max} (got ${v})`);
+  }
+  return n;
+}
+
+function oneOf<T extends string>(v: string, allowed: readonly T[], name: string): T {
+  if (!(allowed as readonly string[]).includes(v)) {
+    throw new Error(`--${name}: ${v} is not one of ${allowed.join(', ')}`);
+  }
+  return v as T;
+}
+
+/** Parses `process.argv.slice(2)`; returns null after printing usage for --help. */
+export function parseOptions(argv: readonly string[]): Options | null {
+  const { values: v, positionals } = parseArgs({
+    args: [...argv],
+    options: flagSpec,
+    allowPositionals: true,
+    strict: true,
+  });
+  if (v.help || positionals.length === 0) {
+    console.log(usage);
+    return null;
+  }
+  const workload = oneOf<Workload>(
+    positionals[0] as string,
+    ['fanout', 'connections', 'send'],
+    'workload',
+  );
+  const quick = v.quick === true;
+  const findMax = v['find-max'] === true;
+  const targets =
+    v.targets === undefined
+      ? null
+      : v.targets
+          .split(',')
+          .map((t) =>
+            oneOf<Target>(t.trim(), ['quick-im', 'raw-ws', 'socketio', 'bare-fastify'], 'targets'),
+          );
+  const receivers = (v.receiver ?? 'ws')
+    .split(',')
+    .map((r) => oneOf<Receiver>(r.trim(), ['ws', 'sse', 'poll'], 'receiver'));
+  const sourceCount = num(v['source-ips'], 'source-ips', 4, 1, 200);
+  const isSend = workload === 'send';
+  const defaultSeconds = isSend ? (quick ? 3 : 10) : findMax ? (quick ? 3 : 10) : quick ? 4 : 20;
+  return {
+    workload,
+    quick,
+    reps: num(v.reps, 'reps', quick || findMax ? 1 : 3, 1, 20),
+    targets,
+    rooms: num(v.rooms, 'rooms', quick ? 50 : 100, 1, 100_000),
+    members: num(v.members, 'members', 10, 1, 1000),
+    rate: num(v.rate, 'rate', 2000, 1, 1_000_000),
+    seconds: num(v.seconds, 'seconds', defaultSeconds, 0.5, 3600),
+    warmup: num(v.warmup, 'warmup', isSend ? (quick ? 1 : 2) : quick ? 2 : 5, 0, 600),
+    drainMs: num(v['drain-ms'], 'drain-ms', quick ? 2000 : 5000, 100, 120_000),
+    receivers,
+    findMax,
+    step: num(v.step, 'step', 1.25, 1.01, 10),
+    maxSteps: num(v['max-steps'], 'max-steps', 12, 1, 50),
+    count: num(v.count, 'count', quick ? 2000 : 10_000, 1, 1_000_000),
+    settleMs: num(v['settle-ms'], 'settle-ms', quick ? 1000 : 2000, 0, 120_000),
+    connections: num(v.connections, 'connections', 50, 1, 10_000),
+    payload: num(v.payload, 'payload', 64, 32, 60_000),
+    sourceIps: Array.from({ length: sourceCount }, (_, i) => `127.0.0.${i + 2}`),
+    logLevel: oneOf(
+      v['log-level'] ?? 'warn',
+      ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
+      'log-level',
+    ),
+    qimFlags: (v['qim-flag'] ?? []).flatMap((f) => f.split(/\s+/).filter((s) => s !== '')),
+    profile: v.profile === true,
+    waitIdle: num(v['wait-idle'], 'wait-idle', 0, 0, 3600),
+    retryBusy: num(v['retry-busy'], 'retry-busy', 0, 0, 10),
+    maxOthers: num(v['max-others'], 'max-others', 50, 0, 200),
+  };
+}

@@ -1,0 +1,110 @@
+import { copyFileSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Child, ROOT, fdLimitOf, freePort, waitHttp } from './proc.js';
+import type { Target } from './protocol.js';
+
+export const targetTitles: Readonly<Record<Target, string>> = {
+  'quick-im': 'quick-im',
+  'raw-ws': 'raw ws',
+  socketio: 'Socket.IO',
+  'bare-fastify': 'bare Fastify',
+};
+
+export interface ServerOptions {
+  /** quick-im's `--log-level`. */
+  readonly logLevel: string;
+  /** Extra quick-im flags, e.g. `--queue-max-messages 5000`. */
+  readonly extraFlags: readonly string[];
+  /** Writes the server's V8 CPU profile into bench/results/ under this name. */
+  readonly profileName: string | null;
+}
+
+export interface RunningServer {
+  readonly target: Target;
+  readonly child: Child;
+  readonly pid: number;
+  readonly baseUrl: string;
+  readonly fdLimit: number;
+  stop(): Promise<void>;
+}
+
+const referenceScripts: Readonly<Record<Exclude<Target, 'quick-im'>, string>> = {
+  'raw-ws': 'bench/servers/raw-ws.ts',
+  socketio: 'bench/servers/socketio.ts',
+  'bare-fastify': 'bench/servers/bare-fastify.ts',
+};
+
+/** Copies the main thread's profile (`CPU.<date>.<time>.<pid>.0.<seq>.cpuprofile`) to bench/results/. */
+function keepProfile(dir: string, pid: number, name: string): void {
+  let files: string[];
+  try {
+    files = readdirSync(dir);
+  } catch {
+    return;
+  }
+  const main = files.find((f) => f.includes(`.${pid}.0.`) && f.endsWith('.cpuprofile'));
+  if (main !== undefined) copyFileSync(join(dir, main), join(ROOT, 'bench', 'results', name));
+}
+
+/** Starts one server in its own child process on 127.0.0.1 and waits until it answers. */
+export async function startServer(
+  target: Target,
+  workDir: string,
+  options: ServerOptions,
+): Promise<RunningServer> {
+  const port = await freePort();
+  const host = '127.0.0.1';
+  const logFile = join(workDir, `${target}-${port}.log`);
+  let dataDir: string | null = null;
+  let child: Child;
+  // Every thread (tsx runs a loader thread) writes a profile here; the main thread's is kept.
+  const profileDir = join(workDir, `profile-${port}`);
+  const nodeArgs =
+    options.profileName === null ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`];
+  if (target === 'quick-im') {
+    dataDir = mkdtempSync(join(tmpdir(), 'quick-im-bench-'));
+    child = new Child(
+      'quick-im',
+      join(ROOT, 'src', 'main.ts'),
+      [
+        ...['--port', String(port), '--host', host, '--data-dir', dataDir],
+        ...['--log-level', options.logLevel],
+        ...options.extraFlags,
+      ],
+      logFile,
+      { nodeArgs },
+    );
+  } else {
+    child = new Child(
+      target,
+      join(ROOT, referenceScripts[target]),
+      ['--port', String(port), '--host', host],
+      logFile,
+      { nodeArgs },
+    );
+  }
+  const baseUrl = `http://${host}:${port}`;
+  const cleanup = (): void => {
+    if (dataDir !== null) rmSync(dataDir, { recursive: true, force: true });
+  };
+  try {
+    await waitHttp(child, baseUrl, 30_000);
+  } catch (err) {
+    await child.stop(2000);
+    cleanup();
+    throw err;
+  }
+  return {
+    target,
+    child,
+    pid: child.pid,
+    baseUrl,
+    fdLimit: fdLimitOf(child.pid),
+    async stop() {
+      await child.stop(15_000);
+      cleanup();
+      if (options.profileName !== null) keepProfile(profileDir, child.pid, options.profileName);
+    },
+  };
+}

@@ -1,0 +1,98 @@
+/**
+ * Summarizes a V8 .cpuprofile (from `npm run bench -- <workload> --profile`): self time by
+ * function and by package/file, and total (inclusive) time of the heaviest frames.
+ *
+ *   npx tsx bench/tools/cpuprofile-top.ts bench/results/<name>.cpuprofile [top=25]
+ */
+import { readFileSync } from 'node:fs';
+
+interface CallFrame {
+  readonly functionName: string;
+  readonly url: string;
+  readonly lineNumber: number;
+}
+
+interface ProfileNode {
+  readonly id: number;
+  readonly callFrame: CallFrame;
+  readonly children?: readonly number[];
+}
+
+interface Profile {
+  readonly nodes: readonly ProfileNode[];
+  readonly samples: readonly number[];
+  readonly timeDeltas: readonly number[];
+}
+
+const file = process.argv[2];
+const top = Number(process.argv[3] ?? 25);
+if (file === undefined) {
+  console.error('usage: tsx bench/tools/cpuprofile-top.ts <file.cpuprofile> [top]');
+  process.exit(2);
+}
+const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
+const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+const parent = new Map<number, number>();
+for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+
+const selfUs = new Map<number, number>();
+let total = 0;
+profile.samples.forEach((id, i) => {
+  const dt = Math.max(0, profile.timeDeltas[i] ?? 0);
+  selfUs.set(id, (selfUs.get(id) ?? 0) + dt);
+  total += dt;
+});
+
+function where(f: CallFrame): string {
+  const url = f.url.replace(/^file:\/\//, '');
+  const nm = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
+  if (nm) return nm[1] as string;
+  if (url === '') return '(native/V8)';
+  if (url.startsWith('node:')) return url;
+  return url.replace(/^.*?\/(src|bench)\//, '$1/');
+}
+
+function label(f: CallFrame): string {
+  return `${f.functionName || '(anonymous)'} ${where(f)}:${f.lineNumber + 1}`;
+}
+
+function add(map: Map<string, number>, key: string, us: number): void {
+  map.set(key, (map.get(key) ?? 0) + us);
+}
+
+const fnSelf = new Map<string, number>();
+const fileSelf = new Map<string, number>();
+const inclusive = new Map<string, number>();
+for (const [id, us] of selfUs) {
+  const node = byId.get(id);
+  if (!node) continue;
+  add(fnSelf, label(node.callFrame), us);
+  add(fileSelf, where(node.callFrame), us);
+  // Inclusive: every distinct frame on the stack gets the sample once.
+  const seen = new Set<string>();
+  for (let cur: number | undefined = id, d = 0; cur !== undefined && d < 500; d++) {
+    const n = byId.get(cur);
+    if (!n) break;
+    const key = label(n.callFrame);
+    if (!seen.has(key)) {
+      seen.add(key);
+      add(inclusive, key, us);
+    }
+    cur = parent.get(cur);
+  }
+}
+
+function print(title: string, map: Map<string, number>): void {
+  console.log(`\n${title}`);
+  const rows = [...map].sort((a, b) => b[1] - a[1]).slice(0, top);
+  for (const [k, us] of rows) {
+    console.log(
+      `${((100 * us) / total).toFixed(1).padStart(6)} %  ${(us / 1000).toFixed(0).padStart(7)} ms  ${k}`,
+    );
+  }
+}
+
+console.log(`${file}: ${(total / 1000).toFixed(0)} ms sampled`);
+print('self time by package / file', fileSelf);
+print('self time by function', fnSelf);
+print('inclusive time by function', inclusive);

@@ -1,0 +1,168 @@
+import type { Options } from '../lib/args.js';
+import { machineBusyPct, startGenerator } from '../lib/proc.js';
+import type { Child } from '../lib/proc.js';
+import type { GenConfig, ReadyInfo, Target } from '../lib/protocol.js';
+import type { Column, RatioPair, Row } from '../lib/report.js';
+import { startServer } from '../lib/targets.js';
+import type { RunningServer } from '../lib/targets.js';
+import { join } from 'node:path';
+
+export interface Context {
+  readonly opts: Options;
+  /** Temporary directory for logs and data. */
+  readonly workDir: string;
+  readonly stamp: string;
+  readonly log: (line: string) => void;
+}
+
+/** What a workload hands back to run.ts: the table, its ratios and the raw results. */
+export interface WorkloadOutput {
+  readonly columns: readonly Column[];
+  readonly ratioColumns: readonly Column[];
+  readonly rows: readonly Row[];
+  readonly pairs: readonly RatioPair[];
+  readonly raw: unknown[];
+  readonly notes: readonly string[];
+}
+
+/** One line of the table: a label, the server it runs against, and its own settings. */
+export interface Variant<V = object> {
+  readonly label: string;
+  readonly target: Target;
+  readonly extra: V;
+}
+
+export function genBase(ctx: Context, baseUrl: string, lifetimeMs: number) {
+  return {
+    baseUrl,
+    sourceIps: ctx.opts.sourceIps,
+    connectConcurrency: 200,
+    connectTimeoutMs: 15_000,
+    lifetimeMs,
+  };
+}
+
+export interface Session {
+  readonly server: RunningServer;
+  readonly gen: Child;
+  readonly ready: ReadyInfo;
+}
+
+/**
+ * Starts the server and the generator, waits for the generator's setup, runs `fn`, and stops
+ * both whatever happens.
+ */
+export async function withSession<T>(
+  ctx: Context,
+  variant: Variant,
+  rep: number,
+  config: (baseUrl: string) => GenConfig,
+  setupTimeoutMs: number,
+  fn: (s: Session) => Promise<T>,
+): Promise<T> {
+  const slug = variant.label.replace(/[^a-z0-9]+/gi, '-').replace(/-+$/, '');
+  const profileName = ctx.opts.profile
+    ? `${ctx.opts.workload}-${slug}-rep${rep + 1}-${ctx.stamp}.cpuprofile`
+    : null;
+  const server = await startServer(variant.target, ctx.workDir, {
+    logLevel: ctx.opts.logLevel,
+    extraFlags: ctx.opts.qimFlags,
+    profileName,
+  });
+  let gen: Child | null = null;
+  try {
+    const cfg = config(server.baseUrl);
+    gen = startGenerator(cfg, join(ctx.workDir, `gen-${slug}-${rep}.log`));
+    const ready = (await gen.next('ready', setupTimeoutMs)).info;
+    return await fn({ server, gen, ready });
+  } finally {
+    if (gen !== null) {
+      if (!gen.exited) {
+        gen.post({ type: 'close' });
+        await gen.waitExit(5000);
+      }
+      await gen.stop(10_000);
+    }
+    await server.stop();
+  }
+}
+
+/** Runs every variant `reps` times, interleaved (rep 1 of all, then rep 2…), into table rows. */
+export async function repeat<V>(
+  ctx: Context,
+  variants: readonly Variant<V>[],
+  once: (
+    variant: Variant<V>,
+    rep: number,
+  ) => Promise<{ metrics: Record<string, number>; raw: unknown }>,
+): Promise<{ rows: Row[]; raw: unknown[] }> {
+  const rows: Row[] = variants.map((v) => ({ label: v.label, reps: [] }));
+  const raw: unknown[] = [];
+  for (let rep = 0; rep < ctx.opts.reps; rep++) {
+    for (const [i, v] of variants.entries()) {
+      const row = rows[i] as Row;
+      const tag = `rep ${rep + 1}/${ctx.opts.reps} ${v.label}`;
+      try {
+        let busy = await quietMachine(ctx);
+        let r = await once(v, rep);
+        for (let retry = 0; retry < ctx.opts.retryBusy && disturbed(ctx, r.metrics); retry++) {
+          ctx.log(
+            `  ${tag}: others used ${r.metrics.othersCpuPct?.toFixed(0)} % CPU: running again`,
+          );
+          raw.push({
+            label: v.label,
+            rep: rep + 1,
+            ok: true,
+            discarded: 'busy',
+            ...(r.raw as object),
+          });
+          busy = await quietMachine(ctx);
+          r = await once(v, rep);
+        }
+        row.reps.push({ ...r.metrics, busyBeforePct: busy });
+        raw.push({
+          label: v.label,
+          rep: rep + 1,
+          ok: true,
+          busyBeforePct: busy,
+          ...(r.raw as object),
+        });
+      } catch (err) {
+        const message = (err as Error).message;
+        ctx.log(`  ${tag}: FAILED: ${message}`);
+        row.reps.push(null);
+        raw.push({ label: v.label, rep: rep + 1, ok: false, error: message });
+      }
+    }
+  }
+  return { rows, raw };
+}
+
+/**
+ * The machine's CPU use (all processes, % of all CPUs) over 0.5 s while none of ours runs;
+ * with --wait-idle, waits up to that long for it to fall under 15 %.
+ */
+async function quietMachine(ctx: Context): Promise<number> {
+  const deadline = Date.now() + ctx.opts.waitIdle * 1000;
+  let busy = await machineBusyPct(500);
+  for (let i = 0; i < 10_000 && busy >= 15 && Date.now() < deadline; i++) {
+    if (i === 0)
+      ctx.log(`  machine busy (${busy.toFixed(0)} % CPU): waiting up to ${ctx.opts.waitIdle} s`);
+    busy = await machineBusyPct(1000);
+  }
+  if (busy >= 15) ctx.log(`  warning: machine busy before this run (${busy.toFixed(0)} % CPU)`);
+  return busy;
+}
+
+function disturbed(ctx: Context, metrics: Record<string, number>): boolean {
+  return (metrics.othersCpuPct ?? 0) > ctx.opts.maxOthers;
+}
+
+/** Whether `target` is selected by --targets (all when not given). */
+export function selected(ctx: Context, target: Target): boolean {
+  return ctx.opts.targets === null || ctx.opts.targets.includes(target);
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

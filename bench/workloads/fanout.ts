@@ -1,0 +1,195 @@
+/**
+ * `fanout`: R rooms × S members connected to each server; open-loop HTTP publishing at a fixed
+ * rate. Server CPU comes from /proc/<pid>/stat over the measured window.
+ */
+import { cpuWindow, rssBytes } from '../lib/proc.js';
+import type { Child, CpuWindow } from '../lib/proc.js';
+import type { FanoutResult, Receiver } from '../lib/protocol.js';
+import type { Column } from '../lib/report.js';
+import { fmt } from '../lib/stats.js';
+import { targetTitles } from '../lib/targets.js';
+import { genBase, repeat, selected, withSession } from './common.js';
+import type { Context, Variant, WorkloadOutput } from './common.js';
+
+const columns: Column[] = [
+  { key: 'rate', title: 'target msg/s', digits: 0 },
+  { key: 'deliveredPerSec', title: 'delivered/s', digits: 0 },
+  { key: 'cpuPerPublish', title: 'server µs/publish', digits: 1 },
+  { key: 'cpuPerDelivery', title: 'server µs/delivery', digits: 1 },
+  { key: 'serverCpuPct', title: 'server CPU %', digits: 0 },
+  { key: 'p50', title: 'p50 ms', digits: 2 },
+  { key: 'p90', title: 'p90 ms', digits: 2 },
+  { key: 'p99', title: 'p99 ms', digits: 2 },
+  { key: 'max', title: 'max ms', digits: 1 },
+  { key: 'lost', title: 'lost', digits: 0 },
+  { key: 'duplicated', title: 'dup', digits: 0 },
+  { key: 'publishErrors', title: 'publish errors', digits: 0 },
+  { key: 'clientCpuPct', title: 'client CPU %', digits: 0 },
+  { key: 'serverRssMiB', title: 'server RSS MiB', digits: 0 },
+  { key: 'othersCpuPct', title: 'others CPU %', digits: 0 },
+];
+
+const ratioKeys = ['cpuPerPublish', 'cpuPerDelivery', 'p50', 'p99', 'max', 'serverRssMiB'];
+
+interface Measured {
+  readonly result: FanoutResult;
+  readonly cpu: CpuWindow;
+  readonly serverRss: number;
+}
+
+/** Runs one phase and brackets it with the server's CPU time. */
+async function phase(
+  gen: Child,
+  pid: number,
+  id: number,
+  rate: number,
+  seconds: number,
+  drainMs: number,
+): Promise<Measured> {
+  const window = cpuWindow(pid, gen.pid);
+  gen.post({ type: 'run', phase: id, rate, seconds, drainMs });
+  const timeout = seconds * 1000 + drainMs + 120_000;
+  await gen.next('done', timeout);
+  const cpu = window();
+  const serverRss = rssBytes(pid);
+  const { result } = await gen.next('result', 60_000);
+  if (result.kind !== 'fanout') throw new Error('unexpected result');
+  return { result, cpu, serverRss };
+}
+
+function metricsOf(m: Measured): Record<string, number> {
+  const r = m.result;
+  const seconds = r.windowMs / 1000;
+  return {
+    rate: r.rate,
+    deliveredPerSec: r.unique / seconds,
+    cpuPerPublish: m.cpu.server / r.published,
+    cpuPerDelivery: m.cpu.server / r.unique,
+    serverCpuPct: m.cpu.server / m.cpu.ms / 10,
+    p50: r.latencyMs.p50,
+    p90: r.latencyMs.p90,
+    p99: r.latencyMs.p99,
+    max: r.latencyMs.max,
+    lost: r.lost,
+    duplicated: r.duplicated,
+    publishErrors: r.publishErrors,
+    clientCpuPct: m.cpu.client / m.cpu.ms / 10,
+    othersCpuPct: m.cpu.others / m.cpu.ms / 10,
+    serverRssMiB: m.serverRss / 2 ** 20,
+  };
+}
+
+/** A step fails when p99 passes 200 ms or anything is lost, repeated or refused. */
+function healthy(r: FanoutResult): boolean {
+  return (
+    r.latencyMs.p99 <= 200 &&
+    r.lost === 0 &&
+    r.duplicated === 0 &&
+    r.publishErrors === 0 &&
+    r.unique >= r.expected
+  );
+}
+
+export async function fanout(ctx: Context): Promise<WorkloadOutput> {
+  const o = ctx.opts;
+  const variants: Variant<{ receiver: Receiver }>[] = [];
+  if (selected(ctx, 'quick-im')) {
+    for (const receiver of o.receivers) {
+      variants.push({ label: `quick-im (${receiver})`, target: 'quick-im', extra: { receiver } });
+    }
+  }
+  for (const target of ['raw-ws', 'socketio'] as const) {
+    if (selected(ctx, target))
+      variants.push({ label: targetTitles[target], target, extra: { receiver: 'ws' } });
+  }
+  const steps = o.findMax ? o.maxSteps : 1;
+  const lifetimeMs = (o.warmup + o.seconds * steps) * 1000 + steps * o.drainMs + 600_000;
+
+  const { rows, raw } = await repeat(ctx, variants, (v, rep) =>
+    withSession(
+      ctx,
+      v,
+      rep,
+      (baseUrl) => ({
+        kind: 'fanout',
+        ...genBase(ctx, baseUrl, lifetimeMs),
+        target: v.target,
+        receiver: v.extra.receiver,
+        rooms: o.rooms,
+        members: o.members,
+        payloadBytes: o.payload,
+        maxInflight: 20_000,
+      }),
+      300_000,
+      async ({ server, gen, ready }) => {
+        let id = 0;
+        const warmup =
+          o.warmup > 0
+            ? (await phase(gen, server.pid, id++, o.rate, o.warmup, o.drainMs)).result
+            : null;
+        const tries: Measured[] = [];
+        let best: Measured | null = null;
+        for (let step = 0; step < steps; step++) {
+          const rate = Math.round(o.rate * o.step ** step);
+          const m = await phase(gen, server.pid, id++, rate, o.seconds, o.drainMs);
+          tries.push(m);
+          const r = m.result;
+          ctx.log(
+            `  ${v.label} rep ${rep + 1}: ${fmt(rate, 0)} msg/s → ${fmt(r.unique / (r.windowMs / 1000), 0)} delivered/s, ` +
+              `${fmt(m.cpu.server / r.published, 1)} µs/publish, p99 ${fmt(r.latencyMs.p99, 2)} ms, ` +
+              `lost ${r.lost}, dup ${r.duplicated}, publish errors ${r.publishErrors}`,
+          );
+          if (!o.findMax) {
+            best = m;
+            break;
+          }
+          if (!healthy(r)) break;
+          best = m;
+        }
+        const shown = best ?? (tries[0] as Measured);
+        const metrics = metricsOf(shown);
+        if (o.findMax) metrics.maxRate = best === null ? 0 : best.result.rate;
+        return {
+          metrics,
+          raw: {
+            ready,
+            fdLimit: server.fdLimit,
+            warmup,
+            steps: tries.map((t) => ({ ...t, metrics: metricsOf(t) })),
+          },
+        };
+      },
+    ),
+  );
+
+  const shownColumns = o.findMax
+    ? [{ key: 'maxRate', title: 'max healthy msg/s', digits: 0 }, ...columns]
+    : columns;
+  const pairs = variants
+    .filter((v) => v.target === 'quick-im')
+    .flatMap((v) =>
+      variants.filter((r) => r.target !== 'quick-im').map((r) => ({ num: v.label, den: r.label })),
+    );
+  const notes = [
+    `${o.rooms} rooms × ${o.members} members = ${o.rooms * o.members} connections per server; ` +
+      `HTTP POST publishing at ${o.rate} msg/s for ${o.seconds} s (after ${o.warmup} s warm-up), ` +
+      `content ${o.payload} bytes; latency from the scheduled publish time to receipt.`,
+    'µs/publish and µs/delivery: server utime+stime (/proc/<pid>/stat) over the window ÷ messages ' +
+      'published (200) or delivered (unique). CPU % are of one core: client = the generator process, ' +
+      'others = the rest of the machine (kernel softirq, other work) — high values disturb the run.',
+  ];
+  if (o.findMax) {
+    notes.push(
+      `--find-max: rate × ${o.step} per step of ${o.seconds} s until p99 > 200 ms or a loss; ` +
+        'the row shows the last healthy step (or the first step if none was).',
+    );
+  }
+  return {
+    columns: shownColumns,
+    ratioColumns: shownColumns.filter((c) => ratioKeys.includes(c.key) || c.key === 'maxRate'),
+    rows,
+    pairs,
+    raw,
+    notes,
+  };
+}
