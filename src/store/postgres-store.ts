@@ -130,9 +130,13 @@ export class PostgresStore implements Store {
       return result;
     } catch (err) {
       broken = isUnavailable(err);
-      await client.query('ROLLBACK').catch(() => {
-        broken = true;
-      });
+      // A connection that timed out or broke would make ROLLBACK wait out a second timeout;
+      // destroying it (release(true)) rolls the transaction back on the server instead.
+      if (!broken) {
+        await client.query('ROLLBACK').catch(() => {
+          broken = true;
+        });
+      }
       return this.unavailable(err);
     } finally {
       client.release(broken);
