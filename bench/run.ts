@@ -79,8 +79,8 @@ async function main(): Promise<number> {
   const notes = [
     ...out.notes,
     'others CPU %: CPU time of everything but the server and generator processes during the ' +
-      'measured window, in % of one core (kernel networking softirq included): well above ~15 % ' +
-      'means other work on the machine disturbed the run. The JSON also has busyBeforePct.',
+      'measured window, in % of one core (near 0 on a quiet machine): a high figure means other ' +
+      'work on the machine disturbed the run.',
   ];
   for (const n of notes) lines.push(`- ${n}`);
   console.log(lines.join('\n'));

@@ -165,6 +165,7 @@ export async function runFanout(cfg: FanoutGenConfig): Promise<void> {
       const seq = Math.floor(k / cfg.rooms);
       if (client.inflight >= cfg.maxInflight) {
         publishErrors++;
+        statuses[-1] = (statuses[-1] ?? 0) + 1;
         return;
       }
       const content = `~${p.id}:${seq}:${scheduled.toFixed(3)}:${pad}`;
@@ -226,8 +227,9 @@ export async function runFanout(cfg: FanoutGenConfig): Promise<void> {
       rate: cmd.rate,
       scheduled: k,
       published,
-      publishErrors: publishErrors + client.inflight,
-      errorStatuses: { ...statuses, unanswered: client.inflight },
+      publishFailed: publishErrors,
+      unanswered: client.inflight,
+      errorStatuses: statuses,
       expected: published * cfg.members,
       delivered: p.delivered,
       unique,

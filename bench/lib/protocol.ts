@@ -82,8 +82,11 @@ export interface FanoutResult {
   readonly rate: number;
   readonly scheduled: number;
   readonly published: number;
-  readonly publishErrors: number;
-  /** Failed publishes by HTTP status (0: connection failed), and those never answered. */
+  /** Publishes answered with another status than 200, or whose connection failed. */
+  readonly publishFailed: number;
+  /** Publishes still unanswered when the drain ended. */
+  readonly unanswered: number;
+  /** Failed publishes by HTTP status (0: connection failed, -1: too many in flight). */
   readonly errorStatuses: Readonly<Record<string, number>>;
   readonly expected: number;
   readonly delivered: number;

@@ -23,7 +23,8 @@ const columns: Column[] = [
   { key: 'max', title: 'max ms', digits: 1 },
   { key: 'lost', title: 'lost', digits: 0 },
   { key: 'duplicated', title: 'dup', digits: 0 },
-  { key: 'publishErrors', title: 'publish errors', digits: 0 },
+  { key: 'publishFailed', title: 'publish failed', digits: 0 },
+  { key: 'unanswered', title: 'unanswered at end', digits: 0 },
   { key: 'clientCpuPct', title: 'client CPU %', digits: 0 },
   { key: 'serverRssMiB', title: 'server RSS MiB', digits: 0 },
   { key: 'othersCpuPct', title: 'others CPU %', digits: 0 },
@@ -72,7 +73,8 @@ function metricsOf(m: Measured): Record<string, number> {
     max: r.latencyMs.max,
     lost: r.lost,
     duplicated: r.duplicated,
-    publishErrors: r.publishErrors,
+    publishFailed: r.publishFailed,
+    unanswered: r.unanswered,
     clientCpuPct: m.cpu.client / m.cpu.ms / 10,
     othersCpuPct: m.cpu.others / m.cpu.ms / 10,
     serverRssMiB: m.serverRss / 2 ** 20,
@@ -85,7 +87,8 @@ function healthy(r: FanoutResult): boolean {
     r.latencyMs.p99 <= 200 &&
     r.lost === 0 &&
     r.duplicated === 0 &&
-    r.publishErrors === 0 &&
+    r.publishFailed === 0 &&
+    r.unanswered === 0 &&
     r.unique >= r.expected
   );
 }
@@ -137,7 +140,7 @@ export async function fanout(ctx: Context): Promise<WorkloadOutput> {
           ctx.log(
             `  ${v.label} rep ${rep + 1}: ${fmt(rate, 0)} msg/s → ${fmt(r.unique / (r.windowMs / 1000), 0)} delivered/s, ` +
               `${fmt(m.cpu.server / r.published, 1)} µs/publish, p99 ${fmt(r.latencyMs.p99, 2)} ms, ` +
-              `lost ${r.lost}, dup ${r.duplicated}, publish errors ${r.publishErrors}`,
+              `lost ${r.lost}, dup ${r.duplicated}, failed ${r.publishFailed}, unanswered ${r.unanswered}`,
           );
           if (!o.findMax) {
             best = m;
@@ -173,10 +176,11 @@ export async function fanout(ctx: Context): Promise<WorkloadOutput> {
   const notes = [
     `${o.rooms} rooms × ${o.members} members = ${o.rooms * o.members} connections per server; ` +
       `HTTP POST publishing at ${o.rate} msg/s for ${o.seconds} s (after ${o.warmup} s warm-up), ` +
-      `content ${o.payload} bytes; latency from the scheduled publish time to receipt.`,
+      `content ${o.payload} bytes; latency from the scheduled publish time to receipt. Lost: ` +
+      `published (200) but not received by the end of the ${o.drainMs} ms drain; unanswered: ` +
+      'publishes with no answer by then (the server fell behind the schedule).',
     'µs/publish and µs/delivery: server utime+stime (/proc/<pid>/stat) over the window ÷ messages ' +
-      'published (200) or delivered (unique). CPU % are of one core: client = the generator process, ' +
-      'others = the rest of the machine (kernel softirq, other work) — high values disturb the run.',
+      'published (200) or delivered (unique). CPU % are of one core; client = the generator process.',
   ];
   if (o.findMax) {
     notes.push(
