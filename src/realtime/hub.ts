@@ -2,7 +2,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Bus, BusEvent, ConnectedEvent, MembershipEvent, MessageEvent } from '../bus/bus.js';
 import { UnavailableError } from '../domain/errors.js';
 import { serializeMessage } from '../domain/message.js';
-import { msgIdBefore } from '../domain/msg-id.js';
+import { formatMsgId, msgIdBefore } from '../domain/msg-id.js';
 import type { Store } from '../store/store.js';
 import type { Wire } from '../transports/transport.js';
 import type { Clock } from './clock.js';
@@ -131,7 +131,9 @@ export class Hub {
       this.nextGeneration(),
       wire,
       options.expiresAtMs,
-      options.lastMsgId,
+      // A new long-poll place starts at "now", so its position can be saved before it has delivered anything.
+      options.lastMsgId ??
+        (wire.protocol === 'poll' ? formatMsgId({ timeMs: Date.now(), seq: 0, node: 0 }) : null),
     );
     const older = entry.connections.get(platform);
     entry.connections.set(platform, conn);
@@ -179,6 +181,25 @@ export class Hub {
   }
 
   /** Ends every connection (shutdown) and stops listening to the bus. */
+  /**
+   * Where this (session, platform)'s long-poll stood when any node last answered it within
+   * `keepMs`, or null: a poll landing on a node without its place continues from there.
+   */
+  savedPollCursor(session: string, platform: number, keepMs: number): Promise<string | null> {
+    return this.o.store.pollCursor(session, platform, this.o.clock.now() - keepMs);
+  }
+
+  /** Saves a long-poll place's position after an answer, for whichever node gets the next poll. */
+  async savePollCursor(conn: Connection): Promise<void> {
+    if (conn.lastSentId === null) return;
+    await this.o.store.savePollCursor(
+      conn.session,
+      conn.platform,
+      conn.lastSentId,
+      this.o.clock.now(),
+    );
+  }
+
   /** Live delivery is interrupted: closes every connection and refuses new ones until `resume`. */
   suspend(): void {
     this.suspended = true;

@@ -390,6 +390,27 @@ export class PostgresStore implements Store {
     return (row?.n ?? 0) % modulo;
   }
 
+  async savePollCursor(
+    session: string,
+    platform: number,
+    msgId: string,
+    atMs: number,
+  ): Promise<void> {
+    await this.rows(
+      `INSERT INTO poll_cursors (session, platform, msg_id, updated_at) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (session, platform) DO UPDATE SET msg_id = excluded.msg_id, updated_at = excluded.updated_at`,
+      [session, platform, msgId, atMs],
+    );
+  }
+
+  async pollCursor(session: string, platform: number, sinceMs: number): Promise<string | null> {
+    const [row] = await this.rows<{ msg_id: string }>(
+      'SELECT msg_id FROM poll_cursors WHERE session = $1 AND platform = $2 AND updated_at >= $3',
+      [session, platform, sinceMs],
+    );
+    return row?.msg_id ?? null;
+  }
+
   async ping(): Promise<void> {
     await this.rows('SELECT 1', []);
   }

@@ -110,6 +110,13 @@ export class SqliteStore implements Store {
          WHERE conversation_id IN (SELECT conversation_id FROM members WHERE session = ? AND state = ${MEMBER})
            AND msg_id > ? ORDER BY msg_id DESC LIMIT ?`,
       ),
+      savePollCursor: db.prepare(
+        `INSERT INTO poll_cursors (session, platform, msg_id, updated_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (session, platform) DO UPDATE SET msg_id = excluded.msg_id, updated_at = excluded.updated_at`,
+      ),
+      pollCursor: db.prepare<[string, number, number], { msg_id: string }>(
+        'SELECT msg_id FROM poll_cursors WHERE session = ? AND platform = ? AND updated_at >= ?',
+      ),
       ping: db.prepare('SELECT 1'),
     };
   }
@@ -318,6 +325,16 @@ export class SqliteStore implements Store {
 
   missedMessages(session: string, afterId: string, limit: number): Promise<Message[]> {
     return this.run(() => this.q.missed.all(session, afterId, limit).reverse());
+  }
+
+  savePollCursor(session: string, platform: number, msgId: string, atMs: number): Promise<void> {
+    return this.run(() => {
+      this.q.savePollCursor.run(session, platform, msgId, atMs);
+    });
+  }
+
+  pollCursor(session: string, platform: number, sinceMs: number): Promise<string | null> {
+    return this.run(() => this.q.pollCursor.get(session, platform, sinceMs)?.msg_id ?? null);
   }
 
   ping(): Promise<void> {

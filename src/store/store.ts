@@ -107,6 +107,15 @@ export interface Store {
    */
   missedMessages(session: string, afterId: string, limit: number): Promise<Message[]>;
 
+  /**
+   * Remembers where a long-poll (session, platform) stands — the newest MsgId it was answered —
+   * so its next poll continues from there on any node. `atMs` is when, in ms.
+   */
+  savePollCursor(session: string, platform: number, msgId: string, atMs: number): Promise<void>;
+
+  /** The cursor saved for (session, platform) at or after `sinceMs`, or null. */
+  pollCursor(session: string, platform: number, sinceMs: number): Promise<string | null>;
+
   /** Resolves when the store answers; rejects with `UnavailableError` otherwise. */
   ping(): Promise<void>;
 

@@ -703,6 +703,22 @@ export function storeContract(name: string, factory: StoreFactory): void {
         }));
     });
 
+    describe('poll cursors', () => {
+      it('keeps the newest cursor per session and platform, and only while it is fresh', () =>
+        withStore(async (store) => {
+          const [a, b] = [alloc.next(null), alloc.next(null)];
+          assert.equal(await store.pollCursor('alice', 1, 0), null);
+          await store.savePollCursor('alice', 1, a, 1_000);
+          await store.savePollCursor('alice', 2, b, 1_000);
+          assert.equal(await store.pollCursor('alice', 1, 1_000), a);
+          assert.equal(await store.pollCursor('alice', 1, 1_001), null, 'older than sinceMs');
+          await store.savePollCursor('alice', 1, b, 5_000);
+          assert.equal(await store.pollCursor('alice', 1, 2_000), b);
+          assert.equal(await store.pollCursor('alice', 2, 0), b);
+          assert.equal(await store.pollCursor('bob', 1, 0), null);
+        }));
+    });
+
     describe('ping and close', () => {
       it('ping resolves while open and rejects with UnavailableError after close', () =>
         withStore(async (store) => {

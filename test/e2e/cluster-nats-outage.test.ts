@@ -188,31 +188,23 @@ describe(
       );
     });
 
-    it(
-      'does not let a poll place that NATS interrupted between two polls skip what was sent meanwhile',
-      {
-        todo:
-          'the Hub drops the place while no poll waits on it; the next poll without last_msg_id ' +
-          'gets a fresh place and answers 204 instead of the message (or a 503 asking to resume)',
-      },
-      async () => {
-        const [n1, n2] = nodes as [TestServer, TestServer, TestServer];
-        const conversationId = await n1.createConversation(['sender', 'paula']);
-        const senderToken = await n1.token('sender');
-        const token = await n2.token('paula');
-        assert.equal((await poll(n2, { token, timeout: 0 })).status, 204);
-        await stopNats();
-        await waitUntil(async () => (await healthStatus(n2)) === 503, WAIT_MS, 'node 2 503');
-        const during = await sendVia(n1, senderToken, conversationId, 'while the place waited');
-        await startNats();
-        await waitUntil(async () => (await healthStatus(n2)) === 200, 20_000, 'node 2 200');
-        const next = await poll(n2, { token, timeout: 2 });
-        assert.ok(
-          next.status === 503 || (next.status === 200 && next.body.MsgId === during),
-          `the next poll answered ${next.status} ${JSON.stringify(next.body)}, skipping ${during}`,
-        );
-      },
-    );
+    it('does not let a poll place that NATS interrupted between two polls skip what was sent meanwhile', async () => {
+      const [n1, n2] = nodes as [TestServer, TestServer, TestServer];
+      const conversationId = await n1.createConversation(['sender', 'paula']);
+      const senderToken = await n1.token('sender');
+      const token = await n2.token('paula');
+      assert.equal((await poll(n2, { token, timeout: 0 })).status, 204);
+      await stopNats();
+      await waitUntil(async () => (await healthStatus(n2)) === 503, WAIT_MS, 'node 2 503');
+      const during = await sendVia(n1, senderToken, conversationId, 'while the place waited');
+      await startNats();
+      await waitUntil(async () => (await healthStatus(n2)) === 200, 20_000, 'node 2 200');
+      const next = await poll(n2, { token, timeout: 2 });
+      assert.ok(
+        next.status === 503 || (next.status === 200 && next.body.MsgId === during),
+        `the next poll answered ${next.status} ${JSON.stringify(next.body)}, skipping ${during}`,
+      );
+    });
 
     it('lets a process embedding a node exit by itself after closing the app while NATS is down', async () => {
       const dataDir = tempDataDir();

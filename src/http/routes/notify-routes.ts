@@ -175,12 +175,18 @@ export function registerNotifyRoutes(app: FastifyInstance, deps: NotifyDeps): No
       conn.wire instanceof PollWire &&
       (query.lastMsgId === null || query.lastMsgId === conn.lastSentId);
     if (!resumable || conn === undefined) {
+      // No place here: another node (or this one before a bus outage) may have answered the last poll.
+      const lastMsgId =
+        query.lastMsgId ??
+        (conn === undefined
+          ? await hub.savedPollCursor(claims.session, claims.platform, deps.pollKeepMs)
+          : null);
       conn = await hub.attach(
         claims.session,
         claims.platform,
         new PollWire(deps.pollKeepMs, clock.now()),
         {
-          lastMsgId: query.lastMsgId,
+          lastMsgId,
           expiresAtMs: claims.expiresAt * 1000,
         },
       );
@@ -200,6 +206,11 @@ export function registerNotifyRoutes(app: FastifyInstance, deps: NotifyDeps): No
       if (query.timeoutSec === 0 && wire.cancel(resolve, clock.now())) resolve({ status: 204 });
     });
     wire.touch(clock.now());
+    if (answer.status === 200 || answer.status === 204) {
+      await hub.savePollCursor(place).catch((err: unknown) => {
+        request.log.warn({ err: (err as Error).message }, 'poll cursor not saved');
+      });
+    }
     void reply.code(answer.status);
     if (answer.body === undefined) return reply.send();
     return reply.type('application/json; charset=utf-8').send(answer.body);

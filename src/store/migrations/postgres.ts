@@ -30,4 +30,13 @@ export const postgresMigrations: readonly string[] = [
   );
   CREATE SEQUENCE quickim_node_numbers;
   `,
+  `
+  CREATE TABLE poll_cursors (
+    session    TEXT NOT NULL,
+    platform   INTEGER NOT NULL,
+    msg_id     TEXT COLLATE "C" NOT NULL,
+    updated_at BIGINT NOT NULL,
+    PRIMARY KEY (session, platform)
+  );
+  `,
 ];

@@ -28,4 +28,13 @@ export const sqliteMigrations: readonly string[] = [
     UNIQUE (conversation_id, msg_id)
   );
   `,
+  `
+  CREATE TABLE poll_cursors (
+    session    TEXT NOT NULL,
+    platform   INTEGER NOT NULL,
+    msg_id     TEXT NOT NULL,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (session, platform)
+  ) WITHOUT ROWID;
+  `,
 ];
