@@ -32,6 +32,8 @@ const messageColumns = `msg_id AS MsgId, conversation_id AS ConversationID, from
 export class SqliteStore implements Store {
   private readonly db: Database.Database;
   private readonly q;
+  // Built once: wrapping a function in a transaction costs as much as a small query.
+  private readonly appendImmediate: (draft: MessageDraft, allocate: AllocateMsgId) => AppendResult;
 
   /** Opens (creating if needed) the database at `path` and runs pending migrations. */
   constructor(path: string) {
@@ -42,6 +44,7 @@ export class SqliteStore implements Store {
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 5000');
     this.migrate();
+    this.appendImmediate = this.db.transaction(this.appendTx).immediate;
     const db = this.db;
     this.q = {
       insertConversation: db.prepare('INSERT INTO conversations (id, type) VALUES (?, ?)'),
@@ -277,9 +280,6 @@ export class SqliteStore implements Store {
       },
     };
   };
-
-  private readonly appendImmediate = (draft: MessageDraft, allocate: AllocateMsgId): AppendResult =>
-    this.db.transaction(this.appendTx).immediate(draft, allocate);
 
   appendMessage(draft: MessageDraft, allocate: AllocateMsgId): Promise<AppendResult> {
     return this.run(() => this.appendImmediate(draft, allocate));
