@@ -25,6 +25,13 @@ interface ConversationRow {
   last_send_session: string | null;
 }
 
+interface PendingAppend {
+  readonly draft: MessageDraft;
+  readonly allocate: AllocateMsgId;
+  readonly resolve: (result: AppendResult) => void;
+  readonly reject: (err: unknown) => void;
+}
+
 const messageColumns = `msg_id AS MsgId, conversation_id AS ConversationID, from_session AS FromSession,
   send_time AS SendTime, status AS Status, type AS Type, content AS Content`;
 
@@ -34,6 +41,9 @@ export class SqliteStore implements Store {
   private readonly q;
   // Built once: wrapping a function in a transaction costs as much as a small query.
   private readonly appendImmediate: (draft: MessageDraft, allocate: AllocateMsgId) => AppendResult;
+  private readonly appendBatch: (batch: readonly PendingAppend[]) => AppendResult[];
+  /** Appends waiting for the group commit that runs once the current I/O events are handled. */
+  private pending: PendingAppend[] = [];
 
   /** Opens (creating if needed) the database at `path` and runs pending migrations. */
   constructor(path: string) {
@@ -45,6 +55,9 @@ export class SqliteStore implements Store {
     this.db.pragma('busy_timeout = 5000');
     this.migrate();
     this.appendImmediate = this.db.transaction(this.appendTx).immediate;
+    this.appendBatch = this.db.transaction((batch: readonly PendingAppend[]) =>
+      batch.map((p) => this.appendTx(p.draft, p.allocate)),
+    ).immediate;
     const db = this.db;
     this.q = {
       insertConversation: db.prepare('INSERT INTO conversations (id, type) VALUES (?, ?)'),
@@ -281,9 +294,32 @@ export class SqliteStore implements Store {
     };
   };
 
+  /**
+   * Appends that arrive in the same turn of the event loop share one transaction (group
+   * commit); each still resolves only after that commit.
+   */
   appendMessage(draft: MessageDraft, allocate: AllocateMsgId): Promise<AppendResult> {
-    return this.run(() => this.appendImmediate(draft, allocate));
+    return new Promise((resolve, reject) => {
+      if (this.pending.push({ draft, allocate, resolve, reject }) === 1) {
+        setImmediate(this.commitPending);
+      }
+    });
   }
+
+  private readonly commitPending = (): void => {
+    const batch = this.pending;
+    this.pending = [];
+    let results: AppendResult[];
+    try {
+      results = this.appendBatch(batch);
+    } catch {
+      // One failure must not fail the others: retry each in its own transaction.
+      for (const p of batch)
+        this.run(() => this.appendImmediate(p.draft, p.allocate)).then(p.resolve, p.reject);
+      return;
+    }
+    batch.forEach((p, i) => p.resolve(results[i] as AppendResult));
+  };
 
   lastMsgId(conversationId: string): Promise<string | null> {
     return this.run(() => this.q.lastMsgId.get(conversationId)?.last_msg_id ?? null);
