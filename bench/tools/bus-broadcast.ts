@@ -4,12 +4,11 @@
  * Usage: npx tsx bench/tools/bus-broadcast.ts [events=50000]
  * Starts its own nats-server on 127.0.0.1 and a publisher in a child process.
  */
-import { spawn } from 'node:child_process';
-import { fork } from 'node:child_process';
-import { createServer } from 'node:net';
+import { fork, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { BusEvent } from '../../src/bus/bus.js';
 import { NatsBus } from '../../src/bus/nats-bus.js';
+import { freePort } from '../lib/proc.js';
 
 const self = fileURLToPath(import.meta.url);
 const frame = JSON.stringify({
@@ -41,15 +40,6 @@ async function publisher(url: string, count: number): Promise<void> {
     );
   }
   await bus.close();
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
-    });
-  });
 }
 
 async function main(): Promise<void> {
