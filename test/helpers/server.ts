@@ -52,7 +52,7 @@ function dialHost(host: string): string {
   return isIPv6(host) ? `[${host}]` : host;
 }
 
-/** Starts a real server on 127.0.0.1, port 0, with its own data directory (or `dataDir`). */
+/** Starts a real server on 127.0.0.1, port 0 (or `overrides.port`), with its own data directory (or `dataDir`). */
 export async function startServer(
   overrides: Partial<Settings> = {},
   options: StartOptions = {},
@@ -66,7 +66,7 @@ export async function startServer(
     dataDir,
   });
   const app = await buildApp(settings, options);
-  await app.http.listen({ host: settings.host, port: 0 });
+  await app.http.listen({ host: settings.host, port: settings.port });
   const address = app.http.server.address();
   if (address === null || typeof address === 'string') throw new Error('no TCP address');
   const url = `http://${dialHost(settings.host)}:${address.port}`;
