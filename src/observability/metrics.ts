@@ -89,20 +89,32 @@ export class Metrics implements HubMetrics {
   }
 }
 
-/** Wraps every method of `target` so each call's duration lands in `histogram` under its name. */
+/**
+ * Wraps every method of `target` so each call's duration lands in `histogram` under its name.
+ * Each wrapper and its labelled child are built once, on first use: these calls sit on the
+ * send and fan-out paths, where a closure and a label lookup per call showed in profiles.
+ */
 export function measured<T extends object>(target: T, histogram: Histogram<'method'>): T {
+  const wrappers = new Map<string, { fn: unknown; wrapper: (...args: unknown[]) => unknown }>();
   return new Proxy(target, {
     get(obj, prop, receiver) {
       const value: unknown = Reflect.get(obj, prop, receiver);
       if (typeof value !== 'function' || typeof prop !== 'string') return value;
+      const cached = wrappers.get(prop);
+      if (cached !== undefined && cached.fn === value) return cached.wrapper;
       const fn = value as (...args: unknown[]) => unknown;
-      return (...args: unknown[]) => {
-        const end = histogram.startTimer({ method: prop });
+      const child = histogram.labels(prop);
+      const wrapper = (...args: unknown[]): unknown => {
+        const started = performance.now();
         const result = fn.apply(obj, args);
-        if (result instanceof Promise) return result.finally(() => end());
-        end();
+        if (result instanceof Promise) {
+          return result.finally(() => child.observe((performance.now() - started) / 1000));
+        }
+        child.observe((performance.now() - started) / 1000);
         return result;
       };
+      wrappers.set(prop, { fn: value, wrapper });
+      return wrapper;
     },
   });
 }

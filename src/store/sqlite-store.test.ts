@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { storeContract } from '../../test/contracts/store.contract.js';
+import { waitUntil } from '../../test/helpers/processes.js';
 import { MsgIdAllocator } from '../domain/msg-id.js';
 import { sqliteMigrations } from './migrations/sqlite.js';
 import { SqliteStore } from './sqlite-store.js';
@@ -36,6 +37,113 @@ storeContract('SqliteStore', () => {
       await store.close();
       remove();
     },
+  });
+});
+
+storeContract('SqliteStore with a 2 ms commit window', () => {
+  const { dir, remove } = tempDir();
+  const store = new SqliteStore(join(dir, 'quick-im.db'), { commitWindowMs: 2 });
+  return Promise.resolve({
+    store,
+    cleanup: async () => {
+      await store.close();
+      remove();
+    },
+  });
+});
+
+describe('SqliteStore group commit', () => {
+  const alloc = new MsgIdAllocator(4);
+  const draft = (conversationId: string, content: string): MessageDraft => ({
+    conversationId,
+    fromSession: 'alice',
+    status: 0,
+    type: 1,
+    content,
+    sendTime: Date.now() * 1000,
+  });
+
+  it('commits an append on an idle store at once, and later ones together after the window', async () => {
+    const { dir, remove } = tempDir();
+    const windowMs = 300;
+    const store = new SqliteStore(join(dir, 'quick-im.db'), { commitWindowMs: windowMs });
+    try {
+      await store.createConversation('c1', 0, ['alice']);
+      const started = performance.now();
+      const first = await store.appendMessage(draft('c1', 'one'), (last) => alloc.next(last));
+      const firstAt = performance.now();
+      assert.equal(first.kind, 'appended');
+      assert.ok(firstAt - started < windowMs / 2, `idle append took ${firstAt - started} ms`);
+
+      const settledAt: number[] = [];
+      const second = store.appendMessage(draft('c1', 'two'), (last) => alloc.next(last));
+      await new Promise((r) => setImmediate(r));
+      const third = store.appendMessage(draft('c1', 'three'), (last) => alloc.next(last));
+      for (const p of [second, third]) void p.then(() => settledAt.push(performance.now()));
+      const results = await Promise.all([second, third]);
+      assert.deepEqual(
+        results.map((r) => r.kind),
+        ['appended', 'appended'],
+      );
+      // Both waited for the window after the first commit, and then shared one commit.
+      for (const at of settledAt) assert.ok(at - firstAt >= windowMs - 5, `${at - firstAt} ms`);
+      const history = await store.history('c1', 'after', null, 10);
+      assert.deepEqual(
+        history.map((m) => m.Content),
+        ['one', 'two', 'three'],
+      );
+    } finally {
+      await store.close();
+      remove();
+    }
+  });
+
+  it('copies the WAL into the database file from a background thread while it runs', async () => {
+    const { dir, remove } = tempDir();
+    const path = join(dir, 'quick-im.db');
+    const store = new SqliteStore(path, { checkpointerAfterCommits: 1 });
+    try {
+      await store.createConversation('c1', 0, ['alice']);
+      const before = statSync(path).size;
+      const content = 'x'.repeat(1024);
+      for (let i = 0; i < 120; i++) {
+        await store.appendMessage(draft('c1', content), (last) => alloc.next(last));
+      }
+      // 120 KiB of messages sit in the WAL (far below SQLite's inline threshold) until checkpointed.
+      await waitUntil(
+        () => statSync(path).size > before + 100 * 1024,
+        10_000,
+        'the database file to take the WAL',
+      );
+    } finally {
+      await store.close();
+      remove();
+    }
+  });
+
+  it('commits the appends still waiting when it is closed', async () => {
+    const { dir, remove } = tempDir();
+    const path = join(dir, 'quick-im.db');
+    try {
+      const store = new SqliteStore(path, { commitWindowMs: 100 });
+      await store.createConversation('c1', 0, ['alice']);
+      await store.appendMessage(draft('c1', 'one'), (last) => alloc.next(last));
+      const waiting = store.appendMessage(draft('c1', 'two'), (last) => alloc.next(last));
+      await store.close();
+      assert.equal((await waiting).kind, 'appended');
+      const reopened = new SqliteStore(path);
+      try {
+        const history = await reopened.history('c1', 'after', null, 10);
+        assert.deepEqual(
+          history.map((m) => m.Content),
+          ['one', 'two'],
+        );
+      } finally {
+        await reopened.close();
+      }
+    } finally {
+      remove();
+    }
   });
 });
 
