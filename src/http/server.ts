@@ -100,6 +100,21 @@ function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
   socket.destroy(err);
 }
 
+const levelRank: Readonly<Record<string, number>> = {
+  trace: 10,
+  debug: 20,
+  info: 30,
+  warn: 40,
+  error: 50,
+  fatal: 60,
+};
+
+/** Whether a logger at `level` writes info lines (unknown custom levels are assumed to). */
+function logsInfo(level: string): boolean {
+  if (level === 'silent') return false;
+  return (levelRank[level] ?? 0) <= levelRank.info!;
+}
+
 /** Fastify with the contract's envelope, error mapping, CORS and one log line per request. */
 export function createHttpServer(options: HttpOptions): FastifyInstance {
   const app = Fastify({
@@ -141,6 +156,12 @@ export function createHttpServer(options: HttpOptions): FastifyInstance {
   });
 
   app.addHook('onResponse', (request, reply, done) => {
+    // Building the line (redacting the URL, resolving the client address) costs more than
+    // pino's no-op when the level is off.
+    if (!logsInfo(request.log.level)) {
+      done();
+      return;
+    }
     request.log.info(
       {
         method: request.method,
