@@ -5,6 +5,7 @@
 export class Frame {
   private sse: Buffer | undefined;
   private text: Buffer | undefined;
+  private ws: Buffer | undefined;
 
   constructor(
     readonly msgId: string,
@@ -21,6 +22,31 @@ export class Frame {
   /** The JSON as UTF-8, for WebSocket text frames. */
   get utf8(): Buffer {
     return (this.text ??= Buffer.from(this.json, 'utf8'));
+  }
+
+  /**
+   * The whole WebSocket text frame (RFC 6455 §5.2: FIN, opcode 1, unmasked as a server sends,
+   * then the length), built once and written as is to every socket: one buffer and one write
+   * per recipient instead of a header built and corked beside the payload for each.
+   */
+  get wsFrame(): Buffer {
+    if (this.ws !== undefined) return this.ws;
+    const payload = this.utf8;
+    const n = payload.length;
+    const headerBytes = n < 126 ? 2 : n < 65536 ? 4 : 10;
+    const out = Buffer.allocUnsafe(headerBytes + n);
+    out[0] = 0x81;
+    if (n < 126) {
+      out[1] = n;
+    } else if (n < 65536) {
+      out[1] = 126;
+      out.writeUInt16BE(n, 2);
+    } else {
+      out[1] = 127;
+      out.writeBigUInt64BE(BigInt(n), 2);
+    }
+    payload.copy(out, headerBytes);
+    return (this.ws = out);
   }
 
   /** `id:`, `event: message`, `data:` and a blank line. */

@@ -6,12 +6,12 @@ import type { Wire } from './transport.js';
 
 // Past this many bytes buffered in the socket, frames wait in the Hub's bounded queue.
 const HIGH_WATER_BYTES = 64 * 1024;
-const TEXT = { binary: false } as const;
 
 /** A WebSocket push connection: each message is one text frame of `MsgData` JSON. */
 export class WsWire implements Wire {
   readonly protocol = 'ws' as const;
   private ws: WebSocket | null = null;
+  private socket: Duplex | null = null;
   private pendingClose: CloseReason | null = null;
   private awaitingPong = false;
   private nextPingAt = 0;
@@ -21,6 +21,7 @@ export class WsWire implements Wire {
   /** The handshake finished; `onDrain` runs whenever the socket's buffer empties. */
   open(ws: WebSocket, socket: Duplex, now: number, onDrain: () => void): void {
     this.ws = ws;
+    this.socket = socket;
     this.nextPingAt = now + this.pingIntervalMs;
     ws.on('pong', () => {
       this.awaitingPong = false;
@@ -34,10 +35,17 @@ export class WsWire implements Wire {
     return ws !== null && ws.readyState === 1 && ws.bufferedAmount < HIGH_WATER_BYTES ? 1 : 0;
   }
 
+  /**
+   * Writes each frame's prebuilt WebSocket bytes straight to the socket. Safe beside `ws`'s own
+   * writes (pings, the close frame): without permessage-deflate its sender writes each frame
+   * whole and at once, so frames never interleave; and `bufferedAmount` counts the socket's
+   * buffer, so `capacity` sees these bytes too.
+   */
   write(frames: readonly Frame[]): void {
     const ws = this.ws;
-    if (ws === null) return;
-    for (const f of frames) ws.send(f.utf8, TEXT);
+    const socket = this.socket;
+    if (ws === null || socket === null || ws.readyState !== 1) return;
+    for (const f of frames) socket.write(f.wsFrame);
   }
 
   tick(now: number): boolean {
