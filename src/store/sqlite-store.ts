@@ -85,8 +85,14 @@ export class SqliteStore implements Store {
     const db = this.db;
     this.q = {
       insertConversation: db.prepare('INSERT INTO conversations (id, type) VALUES (?, ?)'),
+      // The last-message fields come from the newest row of the (conversation_id, msg_id)
+      // index rather than columns updated by every append: one row fewer written per message.
       getConversation: db.prepare<[string], ConversationRow>(
-        'SELECT * FROM conversations WHERE id = ?',
+        `SELECT c.id, c.type, c.is_archive, m.msg_id AS last_msg_id,
+           m.send_time AS last_send_time, m.from_session AS last_send_session
+         FROM conversations c LEFT JOIN messages m ON m.rowid = (
+           SELECT rowid FROM messages WHERE conversation_id = c.id ORDER BY msg_id DESC LIMIT 1)
+         WHERE c.id = ?`,
       ),
       exists: db.prepare<[string], { one: number }>(
         'SELECT 1 AS one FROM conversations WHERE id = ?',
@@ -112,18 +118,17 @@ export class SqliteStore implements Store {
         [string, string],
         { last_msg_id: string | null; state: number | null }
       >(
-        `SELECT c.last_msg_id, m.state FROM conversations c
+        `SELECT (SELECT msg_id FROM messages WHERE conversation_id = c.id
+                 ORDER BY msg_id DESC LIMIT 1) AS last_msg_id, m.state
+         FROM conversations c
          LEFT JOIN members m ON m.conversation_id = c.id AND m.session = ? WHERE c.id = ?`,
       ),
       insertMessage: db.prepare(
         `INSERT INTO messages (conversation_id, msg_id, from_session, send_time, status, type, content)
          VALUES (?, ?, ?, ?, ?, ?, ?)`,
       ),
-      moveLast: db.prepare(
-        'UPDATE conversations SET last_msg_id = ?, last_send_time = ?, last_send_session = ? WHERE id = ?',
-      ),
-      lastMsgId: db.prepare<[string], { last_msg_id: string | null }>(
-        'SELECT last_msg_id FROM conversations WHERE id = ?',
+      lastMsgId: db.prepare<[string], { last_msg_id: string }>(
+        'SELECT msg_id AS last_msg_id FROM messages WHERE conversation_id = ? ORDER BY msg_id DESC LIMIT 1',
       ),
       before: db.prepare<[string, string, number], Message>(
         `SELECT ${messageColumns} FROM messages WHERE conversation_id = ? AND msg_id < ? ORDER BY msg_id DESC LIMIT ?`,
@@ -302,7 +307,6 @@ export class SqliteStore implements Store {
       draft.type,
       draft.content,
     );
-    this.q.moveLast.run(msgId, draft.sendTime, draft.fromSession, draft.conversationId);
     return {
       kind: 'appended',
       previousMsgId: row.last_msg_id,

@@ -37,4 +37,10 @@ export const sqliteMigrations: readonly string[] = [
     PRIMARY KEY (session, platform)
   ) WITHOUT ROWID;
   `,
+  // The last-message fields are read from the messages index instead (no per-append update).
+  `
+  ALTER TABLE conversations DROP COLUMN last_msg_id;
+  ALTER TABLE conversations DROP COLUMN last_send_time;
+  ALTER TABLE conversations DROP COLUMN last_send_session;
+  `,
 ];
