@@ -14,4 +14,17 @@ export default tseslint.config(
       ],
     },
   },
+  {
+    // The demo page's plain browser modules.
+    files: ['src/demo/public/**/*.js'],
+    languageOptions: {
+      globals: {
+        document: 'readonly',
+        fetch: 'readonly',
+        localStorage: 'readonly',
+        location: 'readonly',
+        sessionStorage: 'readonly',
+      },
+    },
+  },
 );

@@ -7,6 +7,7 @@ import { MemoryBus } from './bus/memory-bus.js';
 import { NatsBus } from './bus/nats-bus.js';
 import { CidrSet } from './config/cidr.js';
 import type { Settings } from './config/settings.js';
+import { registerDemoRoutes } from './demo/demo-routes.js';
 import { MAX_NODE_ID, MsgIdAllocator } from './domain/msg-id.js';
 import { createHttpServer, innerOnly } from './http/server.js';
 import { registerInnerRoutes } from './http/routes/inner-routes.js';
@@ -62,7 +63,11 @@ async function openStore(settings: Settings, logger: FastifyBaseLogger): Promise
   switch (settings.store.kind) {
     case 'sqlite':
       mkdirSync(settings.dataDir, { recursive: true });
-      return new SqliteStore(join(settings.dataDir, 'quick-im.db'));
+      return new SqliteStore(join(settings.dataDir, 'quick-im.db'), {
+        commitWindowMs: settings.commitWindowMs,
+        onCheckpointFailure: (reason) =>
+          logger.warn({ reason }, 'sqlite background checkpoint failed; checkpointing inline'),
+      });
     case 'postgres':
       try {
         return await PostgresStore.open({
@@ -173,6 +178,7 @@ export async function buildApp(settings: Settings, options: AppOptions = {}): Pr
   });
   registerPublicRoutes(http, { tokens, conversations, messages });
   registerInnerRoutes(http, { tokens, conversations, innerAllow });
+  if (settings.demo) registerDemoRoutes(http, { tokens });
   const notify = registerNotifyRoutes(http, {
     tokens,
     hub,

@@ -24,8 +24,10 @@ export interface Settings {
   readonly queueMaxMessages: number;
   readonly queueMaxBytes: number;
   readonly storeTimeoutMs: number;
+  readonly commitWindowMs: number;
   readonly shutdownGraceMs: number;
   readonly logLevel: LogLevel;
+  readonly demo: boolean;
 }
 
 /** A bad setting: the message is one line naming the setting. */
@@ -75,6 +77,12 @@ function bus(text: string): BusSetting {
   if (text === 'memory') return { kind: 'memory' };
   if (/^nats:\/\/./.test(text)) return { kind: 'nats', url: text };
   throw new Error('must be "memory" or a nats:// URL');
+}
+
+function bool(text: string): boolean {
+  if (text === 'true' || text === '1') return true;
+  if (text === 'false' || text === '0') return false;
+  throw new Error('must be true, false, 1 or 0');
 }
 
 function nonEmpty(text: string): string {
@@ -227,6 +235,14 @@ export const fields = [
     parse: int(100, 600_000),
   }),
   field({
+    key: 'commitWindowMs',
+    flag: 'commit-window-ms',
+    env: 'QUICKIM_COMMIT_WINDOW_MS',
+    fallback: '2',
+    doc: 'SQLite: under load, commit messages together at most once per this many ms (0: every loop turn).',
+    parse: int(0, 100),
+  }),
+  field({
     key: 'shutdownGraceMs',
     flag: 'shutdown-grace-ms',
     env: 'QUICKIM_SHUTDOWN_GRACE_MS',
@@ -245,6 +261,14 @@ export const fields = [
         throw new Error(`must be one of ${levels.join(', ')}`);
       return t as LogLevel;
     },
+  }),
+  field({
+    key: 'demo',
+    flag: 'demo',
+    env: 'QUICKIM_DEMO',
+    fallback: 'true',
+    doc: 'Serve the demo chat at `/demo` and its loopback-only token endpoint; a demo, turn off in production.',
+    parse: bool,
   }),
 ] as const;
 
