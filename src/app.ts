@@ -66,7 +66,7 @@ async function openStore(settings: Settings, logger: FastifyBaseLogger): Promise
       return new SqliteStore(join(settings.dataDir, 'quick-im.db'), {
         commitWindowMs: settings.commitWindowMs,
         onCheckpointFailure: (reason) =>
-          logger.warn({ reason }, 'sqlite background checkpoint failed; checkpointing inline'),
+          logger.warn({ reason }, 'sqlite background checkpoint failed; checkpointing inline only'),
       });
     case 'postgres':
       try {

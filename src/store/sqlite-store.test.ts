@@ -9,6 +9,7 @@ import { storeContract } from '../../test/contracts/store.contract.js';
 import { waitUntil } from '../../test/helpers/processes.js';
 import { MsgIdAllocator } from '../domain/msg-id.js';
 import { sqliteMigrations } from './migrations/sqlite.js';
+import { CHECKPOINT_INTERVAL_MS } from './sqlite-checkpointer.js';
 import { SqliteStore } from './sqlite-store.js';
 import type { MessageDraft } from './store.js';
 
@@ -115,6 +116,29 @@ describe('SqliteStore group commit', () => {
         10_000,
         'the database file to take the WAL',
       );
+    } finally {
+      await store.close();
+      remove();
+    }
+  });
+
+  it('keeps the WAL bounded while appends never stop', async () => {
+    const { dir, remove } = tempDir();
+    const path = join(dir, 'quick-im.db');
+    const store = new SqliteStore(path, { checkpointerAfterCommits: 1 });
+    try {
+      await store.createConversation('c1', 0, ['alice']);
+      // One commit at a time, without a pause, for longer than several checkpoint intervals.
+      const until = performance.now() + 4 * CHECKPOINT_INTERVAL_MS + 500;
+      let appended = 0;
+      while (performance.now() < until) {
+        await store.appendMessage(draft('c1', 'x'.repeat(200)), (last) => alloc.next(last));
+        appended++;
+      }
+      const walBytes = statSync(`${path}-wal`).size;
+      // SQLite's 1,000-page restart point is ~4 MiB; a WAL that is never restarted holds every commit.
+      assert.ok(appended > 2000, `only ${appended} appends`);
+      assert.ok(walBytes < 8 * 1024 * 1024, `WAL is ${walBytes} bytes after ${appended} appends`);
     } finally {
       await store.close();
       remove();

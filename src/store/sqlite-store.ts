@@ -44,7 +44,7 @@ export interface SqliteStoreOptions {
   readonly commitWindowMs?: number;
   /** Group commits after which checkpoints move to a background thread (default 100). */
   readonly checkpointerAfterCommits?: number;
-  /** Called if the background checkpoint thread fails (the store then checkpoints inline). */
+  /** Called if the background checkpoint thread fails (inline checkpoints go on). */
   readonly onCheckpointFailure?: (reason: string) => void;
 }
 
@@ -366,12 +366,9 @@ export class SqliteStore implements Store {
    * a store that never takes messages does not pay for a thread.
    */
   private startCheckpointer(): void {
-    this.db.pragma('wal_autocheckpoint = 0');
-    this.checkpointer = new SqliteCheckpointer(this.path, (reason) => {
-      // Without the background thread the WAL would grow without end: checkpoint inline again.
-      if (this.db.open) this.db.pragma('wal_autocheckpoint = 1000');
-      this.onCheckpointFailure?.(reason);
-    });
+    this.checkpointer = new SqliteCheckpointer(this.path, (reason) =>
+      this.onCheckpointFailure?.(reason),
+    );
   }
 
   lastMsgId(conversationId: string): Promise<string | null> {
