@@ -14,7 +14,9 @@ describe('Frame.wsFrame', () => {
   before(async () => {
     // Each connection is sent the prebuilt bytes of the JSON named in its URL, straight on the socket.
     http.on('upgrade', (req, socket, head) => {
-      const json = JSON.stringify({ x: 'y'.repeat(Number(req.url?.slice(1))) });
+      const [, char = '', n = '0'] =
+        /^\/(\D*)(\d+)$/u.exec(decodeURIComponent(req.url ?? '')) ?? [];
+      const json = JSON.stringify({ x: (char || 'y').repeat(Number(n)) });
       wss.handleUpgrade(req, socket, head, () => {
         socket.write(new Frame('id', 'c', json).wsFrame);
       });
@@ -23,6 +25,19 @@ describe('Frame.wsFrame', () => {
     await once(http, 'listening');
     url = `ws://127.0.0.1:${(http.address() as AddressInfo).port}`;
   });
+
+  // Multi-byte text: the length in the header counts UTF-8 bytes, not characters.
+  for (const n of [41, 42, 21_842, 21_843]) {
+    it(`is a text frame a WebSocket client reads whole, with ${n} three-byte characters`, async () => {
+      const client = new WebSocket(`${url}/${encodeURIComponent('€')}${n}`);
+      try {
+        const [data] = (await once(client, 'message')) as [Buffer, boolean];
+        assert.equal(data.toString('utf8'), JSON.stringify({ x: '€'.repeat(n) }));
+      } finally {
+        client.terminate();
+      }
+    });
+  }
 
   after(() => {
     wss.close();

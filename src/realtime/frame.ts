@@ -4,7 +4,6 @@
  */
 export class Frame {
   private sse: Buffer | undefined;
-  private text: Buffer | undefined;
   private ws: Buffer | undefined;
 
   constructor(
@@ -19,11 +18,6 @@ export class Frame {
     return this.json.length + 64;
   }
 
-  /** The JSON as UTF-8, for WebSocket text frames. */
-  get utf8(): Buffer {
-    return (this.text ??= Buffer.from(this.json, 'utf8'));
-  }
-
   /**
    * The whole WebSocket text frame (RFC 6455 §5.2: FIN, opcode 1, unmasked as a server sends,
    * then the length), built once and written as is to every socket: one buffer and one write
@@ -31,8 +25,8 @@ export class Frame {
    */
   get wsFrame(): Buffer {
     if (this.ws !== undefined) return this.ws;
-    const payload = this.utf8;
-    const n = payload.length;
+    // The JSON is encoded straight into the frame: no separate payload buffer is kept.
+    const n = Buffer.byteLength(this.json, 'utf8');
     const headerBytes = n < 126 ? 2 : n < 65536 ? 4 : 10;
     const out = Buffer.allocUnsafe(headerBytes + n);
     out[0] = 0x81;
@@ -45,7 +39,7 @@ export class Frame {
       out[1] = 127;
       out.writeBigUInt64BE(BigInt(n), 2);
     }
-    payload.copy(out, headerBytes);
+    out.write(this.json, headerBytes, 'utf8');
     return (this.ws = out);
   }
 
