@@ -357,7 +357,8 @@ export class SqliteStore implements Store {
       return;
     }
     batch.forEach((p, i) => p.resolve(results[i] as AppendResult));
-    if (--this.commitsBeforeCheckpointer === 0) this.startCheckpointer();
+    if (this.checkpointer === null && --this.commitsBeforeCheckpointer <= 0)
+      this.startCheckpointer();
   };
 
   /**
