@@ -125,7 +125,7 @@ describe('SqliteStore group commit', () => {
   it('keeps the WAL bounded while appends never stop', async () => {
     const { dir, remove } = tempDir();
     const path = join(dir, 'quick-im.db');
-    const store = new SqliteStore(path, { checkpointerAfterCommits: 1 });
+    const store = new SqliteStore(path, { checkpointerAfterCommits: 1, walRestartPages: 1000 });
     try {
       await store.createConversation('c1', 0, ['alice']);
       // One commit at a time, without a pause, for longer than several checkpoint intervals.
@@ -136,7 +136,7 @@ describe('SqliteStore group commit', () => {
         appended++;
       }
       const walBytes = statSync(`${path}-wal`).size;
-      // SQLite's 1,000-page restart point is ~4 MiB; a WAL that is never restarted holds every commit.
+      // The 1,000-page restart point is ~4 MiB; a WAL that is never restarted holds every commit.
       assert.ok(appended > 2000, `only ${appended} appends`);
       assert.ok(walBytes < 8 * 1024 * 1024, `WAL is ${walBytes} bytes after ${appended} appends`);
     } finally {
