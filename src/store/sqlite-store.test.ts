@@ -99,6 +99,85 @@ describe('SqliteStore group commit', () => {
     }
   });
 
+  it("saves a poll cursor in the appends' group commit", async () => {
+    const { dir, remove } = tempDir();
+    const windowMs = 300;
+    const store = new SqliteStore(join(dir, 'quick-im.db'), { commitWindowMs: windowMs });
+    try {
+      await store.createConversation('c1', 0, ['alice']);
+      const first = await store.appendMessage(draft('c1', 'one'), (last) => alloc.next(last));
+      assert.equal(first.kind, 'appended');
+      const firstAt = performance.now();
+      const msgId = first.kind === 'appended' ? first.message.MsgId : '';
+      await store.savePollCursor('alice', 1, msgId, Date.now());
+      assert.ok(performance.now() - firstAt >= windowMs - 5, 'the cursor waited for the window');
+      assert.equal(await store.pollCursor('alice', 1, 0), msgId);
+    } finally {
+      await store.close();
+      remove();
+    }
+  });
+
+  it('fails only the write that fails, and keeps allocating after the last stored id', async () => {
+    const { dir, remove } = tempDir();
+    const store = new SqliteStore(join(dir, 'quick-im.db'), { commitWindowMs: 50 });
+    try {
+      await store.createConversation('c1', 0, ['alice']);
+      await store.appendMessage(draft('c1', 'one'), (last) => alloc.next(last));
+      // Same commit: 'two' is written first, then the transaction rolls back on 'broken'.
+      const kept = store.appendMessage(draft('c1', 'two'), (last) => alloc.next(last));
+      const broken = store.appendMessage(draft('c1', 'broken'), () => {
+        throw new Error('allocator failed');
+      });
+      await assert.rejects(broken, /allocator failed/);
+      const two = await kept;
+      const three = await store.appendMessage(draft('c1', 'three'), (last) => alloc.next(last));
+      const history = await store.history('c1', 'after', null, 10);
+      assert.deepEqual(
+        history.map((m) => m.Content),
+        ['one', 'two', 'three'],
+      );
+      assert.ok(two.kind === 'appended' && three.kind === 'appended');
+      // Each message names the one stored before it, never an id that was rolled back.
+      assert.equal(three.previousMsgId, two.message.MsgId);
+      assert.equal(two.previousMsgId, history[0]?.MsgId);
+    } finally {
+      await store.close();
+      remove();
+    }
+  });
+
+  it('sees members and messages another connection changed in the file', async () => {
+    const { dir, remove } = tempDir();
+    const path = join(dir, 'quick-im.db');
+    const store = new SqliteStore(path);
+    const other = new Database(path);
+    try {
+      await store.createConversation('c1', 0, ['alice', 'bob']);
+      const one = await store.appendMessage(draft('c1', 'one'), (last) => alloc.next(last));
+      assert.equal(one.kind, 'appended');
+      // A message written by someone else: the next append must follow it.
+      const foreignId = alloc.next(one.kind === 'appended' ? one.message.MsgId : null);
+      other
+        .prepare(
+          `INSERT INTO messages (conversation_id, msg_id, from_session, send_time, status, type, content)
+           VALUES ('c1', ?, 'bob', 0, 0, 1, 'foreign')`,
+        )
+        .run(foreignId);
+      const two = await store.appendMessage(draft('c1', 'two'), (last) => alloc.next(last));
+      assert.ok(two.kind === 'appended');
+      assert.equal(two.previousMsgId, foreignId);
+      // alice removed by someone else: her next append is refused.
+      other.prepare("UPDATE members SET state = 2 WHERE session = 'alice'").run();
+      const three = await store.appendMessage(draft('c1', 'three'), (last) => alloc.next(last));
+      assert.equal(three.kind, 'not-member');
+    } finally {
+      other.close();
+      await store.close();
+      remove();
+    }
+  });
+
   it('copies the WAL into the database file from a background thread while it runs', async () => {
     const { dir, remove } = tempDir();
     const path = join(dir, 'quick-im.db');

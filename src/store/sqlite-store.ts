@@ -26,12 +26,26 @@ interface ConversationRow {
   last_send_session: string | null;
 }
 
-interface PendingAppend {
-  readonly draft: MessageDraft;
-  readonly allocate: AllocateMsgId;
-  readonly resolve: (result: AppendResult) => void;
+/** A write waiting for the next group commit; `run` executes inside that transaction. */
+interface PendingWrite {
+  readonly run: () => unknown;
+  readonly resolve: (result: unknown) => void;
   readonly reject: (err: unknown) => void;
 }
+
+/** Entries in each of the store's caches of conversation state (oldest dropped first). */
+const CACHE_ENTRIES = 100_000;
+
+function remember<K, V>(cache: Map<K, V>, key: K, value: V): void {
+  if (cache.size >= CACHE_ENTRIES && !cache.has(key)) {
+    const oldest = cache.keys().next();
+    if (oldest.done !== true) cache.delete(oldest.value);
+  }
+  cache.set(key, value);
+}
+
+const memberKey = (conversationId: string, session: string): string =>
+  `${conversationId}\u0000${session}`;
 
 const messageColumns = `msg_id AS MsgId, conversation_id AS ConversationID, from_session AS FromSession,
   send_time AS SendTime, status AS Status, type AS Type, content AS Content`;
@@ -66,10 +80,18 @@ export class SqliteStore implements Store {
   private readonly db: Database.Database;
   private readonly q;
   // Built once: wrapping a function in a transaction costs as much as a small query.
-  private readonly appendImmediate: (draft: MessageDraft, allocate: AllocateMsgId) => AppendResult;
-  private readonly appendBatch: (batch: readonly PendingAppend[]) => AppendResult[];
-  /** Appends waiting for the next group commit. */
-  private pending: PendingAppend[] = [];
+  private readonly writeImmediate: (run: () => unknown) => unknown;
+  private readonly writeBatch: (batch: readonly PendingWrite[]) => unknown[];
+  /** Writes waiting for the next group commit. */
+  private pending: PendingWrite[] = [];
+  /**
+   * What appends need to know, kept from earlier appends: each conversation's newest MsgId and
+   * each (conversation, session)'s member state (null: no member row). This connection writes
+   * every change to them; a commit by any other connection (`data_version`) empties both.
+   */
+  private readonly lastIds = new Map<string, string | null>();
+  private readonly memberStates = new Map<string, number | null>();
+  private dataVersion = -1;
   private readonly commitWindowMs: number;
   private readonly path: string;
   private readonly onCheckpointFailure: ((reason: string) => void) | undefined;
@@ -96,10 +118,14 @@ export class SqliteStore implements Store {
     const pageSize = this.db.pragma('page_size', { simple: true }) as number;
     this.db.pragma(`journal_size_limit = ${walPages * pageSize}`);
     this.migrate();
-    this.appendImmediate = this.db.transaction(this.appendTx).immediate;
-    this.appendBatch = this.db.transaction((batch: readonly PendingAppend[]) =>
-      batch.map((p) => this.appendTx(p.draft, p.allocate)),
-    ).immediate;
+    this.writeImmediate = this.db.transaction((run: () => unknown) => {
+      this.checkDataVersion();
+      return run();
+    }).immediate;
+    this.writeBatch = this.db.transaction((batch: readonly PendingWrite[]) => {
+      this.checkDataVersion();
+      return batch.map((p) => p.run());
+    }).immediate;
     const db = this.db;
     this.q = {
       insertConversation: db.prepare('INSERT INTO conversations (id, type) VALUES (?, ?)'),
@@ -181,6 +207,7 @@ export class SqliteStore implements Store {
         'SELECT msg_id FROM poll_cursors WHERE session = ? AND platform = ? AND updated_at >= ?',
       ),
       ping: db.prepare('SELECT 1'),
+      dataVersion: db.prepare<[], number>('PRAGMA data_version').pluck(),
     };
   }
 
@@ -209,8 +236,29 @@ export class SqliteStore implements Store {
     }
   }
 
+  /** Empties the caches if another connection has committed since this one last looked. */
+  private checkDataVersion(): void {
+    const version = this.q.dataVersion.get() as number;
+    if (version === this.dataVersion) return;
+    this.dataVersion = version;
+    this.forget();
+  }
+
+  private forget(): void {
+    this.lastIds.clear();
+    this.memberStates.clear();
+  }
+
+  /** Sets members' state, dropping what the cache knew of them (even if the transaction rolls back). */
+  private setMemberState(conversationId: string, sessions: readonly string[], state: number): void {
+    for (const s of sessions) {
+      this.memberStates.delete(memberKey(conversationId, s));
+      this.q.upsertMember.run(conversationId, s, state);
+    }
+  }
+
   private readonly addMembers = (conversationId: string, sessions: readonly string[]): void => {
-    for (const s of sessions) this.q.upsertMember.run(conversationId, s, MEMBER);
+    this.setMemberState(conversationId, sessions, MEMBER);
   };
 
   createConversation(
@@ -264,7 +312,7 @@ export class SqliteStore implements Store {
         const row = this.q.appendCheck.get(session, conversationId);
         if (!row) return 'not-found';
         if (row.state === KICKED) return 'kicked';
-        if (row.state !== MEMBER) this.q.upsertMember.run(conversationId, session, MEMBER);
+        if (row.state !== MEMBER) this.setMemberState(conversationId, [session], MEMBER);
         return 'joined';
       })(),
     );
@@ -284,6 +332,7 @@ export class SqliteStore implements Store {
     return this.run(() =>
       this.db.transaction(() => {
         if (!this.q.exists.get(conversationId)) return false;
+        this.memberStates.delete(memberKey(conversationId, session));
         this.q.leave.run(conversationId, session);
         return true;
       })(),
@@ -294,7 +343,7 @@ export class SqliteStore implements Store {
     return this.run(() =>
       this.db.transaction(() => {
         if (!this.q.exists.get(conversationId)) return false;
-        for (const s of sessions) this.q.upsertMember.run(conversationId, s, KICKED);
+        this.setMemberState(conversationId, sessions, KICKED);
         return true;
       })(),
     );
@@ -311,11 +360,20 @@ export class SqliteStore implements Store {
     );
   }
 
-  private readonly appendTx = (draft: MessageDraft, allocate: AllocateMsgId): AppendResult => {
-    const row = this.q.appendCheck.get(draft.fromSession, draft.conversationId);
-    if (!row) return { kind: 'not-found' };
-    if (row.state !== MEMBER) return { kind: 'not-member' };
-    const msgId = allocate(row.last_msg_id);
+  private appendTx(draft: MessageDraft, allocate: AllocateMsgId): AppendResult {
+    const key = memberKey(draft.conversationId, draft.fromSession);
+    let state = this.memberStates.get(key);
+    let last = this.lastIds.get(draft.conversationId);
+    if (state === undefined || last === undefined) {
+      const row = this.q.appendCheck.get(draft.fromSession, draft.conversationId);
+      if (!row) return { kind: 'not-found' };
+      state = row.state;
+      last = row.last_msg_id;
+      remember(this.memberStates, key, state);
+      remember(this.lastIds, draft.conversationId, last);
+    }
+    if (state !== MEMBER) return { kind: 'not-member' };
+    const msgId = allocate(last);
     this.q.insertMessage.run(
       draft.conversationId,
       msgId,
@@ -325,9 +383,10 @@ export class SqliteStore implements Store {
       draft.type,
       draft.content,
     );
+    remember(this.lastIds, draft.conversationId, msgId);
     return {
       kind: 'appended',
-      previousMsgId: row.last_msg_id,
+      previousMsgId: last,
       message: {
         MsgId: msgId,
         ConversationID: draft.conversationId,
@@ -338,7 +397,7 @@ export class SqliteStore implements Store {
         Content: draft.content,
       },
     };
-  };
+  }
 
   /**
    * Appends share transactions (group commit): those that arrive in the same turn of the event
@@ -348,8 +407,14 @@ export class SqliteStore implements Store {
    * append resolves only after its commit.
    */
   appendMessage(draft: MessageDraft, allocate: AllocateMsgId): Promise<AppendResult> {
-    return new Promise((resolve, reject) => {
-      if (this.pending.push({ draft, allocate, resolve, reject }) === 1) this.scheduleCommit();
+    return this.enqueue(() => this.appendTx(draft, allocate));
+  }
+
+  /** Queues a write for the next group commit; resolves with what `run` returned, once committed. */
+  private enqueue<T>(run: () => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const write: PendingWrite = { run, resolve: resolve as (result: unknown) => void, reject };
+      if (this.pending.push(write) === 1) this.scheduleCommit();
     });
   }
 
@@ -365,16 +430,22 @@ export class SqliteStore implements Store {
     this.lastCommitAt = performance.now();
     const batch = this.pending;
     this.pending = [];
-    let results: AppendResult[];
+    let results: unknown[];
     try {
-      results = this.appendBatch(batch);
+      results = this.writeBatch(batch);
     } catch {
-      // One failure must not fail the others: retry each in its own transaction.
-      for (const p of batch)
-        this.run(() => this.appendImmediate(p.draft, p.allocate)).then(p.resolve, p.reject);
+      // The cached ids may name rows that were rolled back. One failure must not fail the
+      // others: retry each in its own transaction.
+      this.forget();
+      for (const p of batch) {
+        this.run(() => this.writeImmediate(p.run)).then(p.resolve, (err: unknown) => {
+          this.forget();
+          p.reject(err);
+        });
+      }
       return;
     }
-    batch.forEach((p, i) => p.resolve(results[i] as AppendResult));
+    batch.forEach((p, i) => p.resolve(results[i]));
     if (this.checkpointer === null && --this.commitsBeforeCheckpointer <= 0)
       this.startCheckpointer();
   };
@@ -432,8 +503,9 @@ export class SqliteStore implements Store {
     return this.run(() => this.q.missed.all(session, afterId, limit).reverse());
   }
 
+  /** Joins the appends' group commit: a poll answer costs no commit of its own. */
   savePollCursor(session: string, platform: number, msgId: string, atMs: number): Promise<void> {
-    return this.run(() => {
+    return this.enqueue(() => {
       this.q.savePollCursor.run(session, platform, msgId, atMs);
     });
   }
