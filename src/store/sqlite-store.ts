@@ -60,20 +60,21 @@ export interface SqliteStoreOptions {
   readonly checkpointerAfterCommits?: number;
   /** Called if the background checkpoint thread fails (inline checkpoints go on). */
   readonly onCheckpointFailure?: (reason: string) => void;
-  /** WAL pages after which the writer checkpoints and restarts the WAL (default `WAL_RESTART_PAGES`). */
+  /** WAL pages after which the WAL is copied back and started over (default `WAL_RESTART_PAGES`). */
   readonly walRestartPages?: number;
+  /** Milliseconds between background checkpoints (default `CHECKPOINT_INTERVAL_MS`). */
+  readonly checkpointIntervalMs?: number;
 }
 
 /**
- * The writer's own checkpoint (SQLite's automatic one) runs inside a commit, on the event loop,
- * and ends with two fsyncs: 8–15 ms during which nothing else runs. It is also the only
- * checkpoint that lets the WAL start over while appends never pause (see `SqliteCheckpointer`).
- * At SQLite's default of 1,000 pages it ran ~4 times a second at 2,000 msg/s; at 10,000 pages
- * (a WAL of up to ~40 MiB) every few seconds, and the background thread has copied most pages
- * by then. Measured with `npm run bench -- fanout`: commits over 2 ms fell from ~20 to 1–5 per
- * 5 s, the mean commit from 256–323 µs to 134–194 µs.
+ * WAL length (pages of 4 KiB) at which it is started over: ~40 MiB on disk at most, every
+ * few seconds at 2,000 msg/s. Once the background checkpointer runs, the writer holds its
+ * commits for one completing pass at this length (see `SqliteCheckpointer`); SQLite's own
+ * checkpoint inside a commit (two fsyncs, 10–35 ms with the event loop stopped) is then only a
+ * fallback at `FALLBACK_FACTOR` times the length, should the background thread fall behind.
  */
 export const WAL_RESTART_PAGES = 10_000;
+const FALLBACK_FACTOR = 4;
 
 /** The embedded store: one SQLite file in WAL mode, every query a prepared statement. */
 export class SqliteStore implements Store {
@@ -99,6 +100,10 @@ export class SqliteStore implements Store {
   private commitTimer: NodeJS.Timeout | null = null;
   private checkpointer: SqliteCheckpointer | null = null;
   private commitsBeforeCheckpointer: number;
+  private readonly walRestartPages: number;
+  private readonly checkpointIntervalMs: number | undefined;
+  /** Commits are held while the checkpointer completes a pass (the WAL then starts over). */
+  private holding = false;
 
   /** Opens (creating if needed) the database at `path` and runs pending migrations. */
   constructor(path: string, options: SqliteStoreOptions = {}) {
@@ -112,11 +117,12 @@ export class SqliteStore implements Store {
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 5000');
-    const walPages = options.walRestartPages ?? WAL_RESTART_PAGES;
-    this.db.pragma(`wal_autocheckpoint = ${walPages}`);
+    this.walRestartPages = options.walRestartPages ?? WAL_RESTART_PAGES;
+    this.checkpointIntervalMs = options.checkpointIntervalMs;
+    this.db.pragma(`wal_autocheckpoint = ${this.walRestartPages}`);
     // A restarted WAL keeps its file (rewriting blocks is cheaper than growing a file) up to this.
     const pageSize = this.db.pragma('page_size', { simple: true }) as number;
-    this.db.pragma(`journal_size_limit = ${walPages * pageSize}`);
+    this.db.pragma(`journal_size_limit = ${this.walRestartPages * pageSize}`);
     this.migrate();
     this.writeImmediate = this.db.transaction((run: () => unknown) => {
       this.checkDataVersion();
@@ -426,7 +432,7 @@ export class SqliteStore implements Store {
 
   private readonly commitPending = (): void => {
     this.commitTimer = null;
-    if (this.pending.length === 0) return;
+    if (this.pending.length === 0 || this.holding) return;
     this.lastCommitAt = performance.now();
     const batch = this.pending;
     this.pending = [];
@@ -452,13 +458,39 @@ export class SqliteStore implements Store {
 
   /**
    * Moves checkpoints off this thread (see `SqliteCheckpointer`). Started once appends have
-   * begun to flow: until then the WAL is far below SQLite's inline threshold (1,000 pages), and
-   * a store that never takes messages does not pay for a thread.
+   * begun to flow: until then the WAL is short, and a store that never takes messages does not
+   * pay for a thread.
    */
   private startCheckpointer(): void {
-    this.checkpointer = new SqliteCheckpointer(this.path, (reason) =>
-      this.onCheckpointFailure?.(reason),
+    const checkpointer = new SqliteCheckpointer(
+      this.path,
+      {
+        onPass: (walFrames) => {
+          if (walFrames >= this.walRestartPages) this.restartWal(checkpointer);
+        },
+        onFailure: (reason) => {
+          this.setAutocheckpoint(this.walRestartPages);
+          this.onCheckpointFailure?.(reason);
+        },
+      },
+      this.checkpointIntervalMs,
     );
+    this.checkpointer = checkpointer;
+    this.setAutocheckpoint(this.walRestartPages * FALLBACK_FACTOR);
+  }
+
+  private setAutocheckpoint(pages: number): void {
+    if (this.db.open) this.db.pragma(`wal_autocheckpoint = ${pages}`);
+  }
+
+  /** Holds commits while the checkpointer copies the rest of the WAL; the next commit restarts it. */
+  private restartWal(checkpointer: SqliteCheckpointer): void {
+    if (this.holding || !this.db.open) return;
+    this.holding = true;
+    void checkpointer.complete().then(() => {
+      this.holding = false;
+      if (this.pending.length > 0 && this.commitTimer === null) this.scheduleCommit();
+    });
   }
 
   lastMsgId(conversationId: string): Promise<string | null> {
@@ -522,6 +554,7 @@ export class SqliteStore implements Store {
 
   async close(): Promise<void> {
     if (this.commitTimer !== null) clearTimeout(this.commitTimer);
+    this.holding = false;
     // Appends already accepted are committed, not failed, by a close.
     if (this.db.open) this.commitPending();
     await this.checkpointer?.close();
