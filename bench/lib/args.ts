@@ -99,10 +99,27 @@ function oneOf<T extends string>(v: string, allowed: readonly T[], name: string)
   return v as T;
 }
 
+/**
+ * `--qim-flag "--name value"` as two words: parseArgs would refuse a value that starts with a
+ * dash, so it becomes `--qim-flag=--name value`.
+ */
+function joinQimFlags(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] as string;
+    const next = argv[i + 1];
+    if (a === '--qim-flag' && next !== undefined) {
+      out.push(`--qim-flag=${next}`);
+      i++;
+    } else out.push(a);
+  }
+  return out;
+}
+
 /** Parses `process.argv.slice(2)`; returns null after printing usage for --help. */
 export function parseOptions(argv: readonly string[]): Options | null {
   const { values: v, positionals } = parseArgs({
-    args: [...argv],
+    args: joinQimFlags(argv),
     options: flagSpec,
     allowPositionals: true,
     strict: true,
