@@ -444,10 +444,14 @@ export class SqliteStore implements Store {
       // others: retry each in its own transaction.
       this.forget();
       for (const p of batch) {
-        this.run(() => this.writeImmediate(p.run)).then(p.resolve, (err: unknown) => {
-          this.forget();
-          p.reject(err);
-        });
+        this.run(() => {
+          try {
+            return this.writeImmediate(p.run);
+          } catch (err) {
+            this.forget();
+            throw err;
+          }
+        }).then(p.resolve, p.reject);
       }
       return;
     }
