@@ -65,6 +65,7 @@ async function openStore(settings: Settings, logger: FastifyBaseLogger): Promise
       mkdirSync(settings.dataDir, { recursive: true });
       return new SqliteStore(join(settings.dataDir, 'quick-im.db'), {
         commitWindowMs: settings.commitWindowMs,
+        walMaxBytes: settings.walMaxMb * 1024 * 1024,
         onCheckpointFailure: (reason) =>
           logger.warn({ reason }, 'sqlite background checkpoint failed; checkpointing inline only'),
       });

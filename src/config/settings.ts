@@ -25,6 +25,7 @@ export interface Settings {
   readonly queueMaxBytes: number;
   readonly storeTimeoutMs: number;
   readonly commitWindowMs: number;
+  readonly walMaxMb: number;
   readonly shutdownGraceMs: number;
   readonly logLevel: LogLevel;
   readonly demo: boolean;
@@ -241,6 +242,14 @@ export const fields = [
     fallback: '2',
     doc: 'SQLite: under load, commit messages together at most once per this many ms (0: every loop turn).',
     parse: int(0, 100),
+  }),
+  field({
+    key: 'walMaxMb',
+    flag: 'wal-max-mb',
+    env: 'QUICKIM_WAL_MAX_MB',
+    fallback: '40',
+    doc: 'SQLite: WAL size (MiB) at which it is copied back and restarted; larger: rarer short commit holds under load, more disk.',
+    parse: int(1, 4096),
   }),
   field({
     key: 'shutdownGraceMs',

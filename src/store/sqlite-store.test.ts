@@ -207,7 +207,7 @@ describe('SqliteStore group commit', () => {
     // thread's completing pass must do it at ~1,000.
     const store = new SqliteStore(path, {
       checkpointerAfterCommits: 1,
-      walRestartPages: 1000,
+      walMaxBytes: 1000 * 4096,
       checkpointIntervalMs: 50,
     });
     try {

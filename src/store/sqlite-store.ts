@@ -60,20 +60,20 @@ export interface SqliteStoreOptions {
   readonly checkpointerAfterCommits?: number;
   /** Called if the background checkpoint thread fails (inline checkpoints go on). */
   readonly onCheckpointFailure?: (reason: string) => void;
-  /** WAL pages after which the WAL is copied back and started over (default `WAL_RESTART_PAGES`). */
-  readonly walRestartPages?: number;
+  /** WAL size after which it is copied back and started over (default `WAL_MAX_BYTES`). */
+  readonly walMaxBytes?: number;
   /** Milliseconds between background checkpoints (default `CHECKPOINT_INTERVAL_MS`). */
   readonly checkpointIntervalMs?: number;
 }
 
 /**
- * WAL length (pages of 4 KiB) at which it is started over: ~40 MiB on disk at most, every
- * few seconds at 2,000 msg/s. Once the background checkpointer runs, the writer holds its
- * commits for one completing pass at this length (see `SqliteCheckpointer`); SQLite's own
- * checkpoint inside a commit (two fsyncs, 10–35 ms with the event loop stopped) is then only a
- * fallback at `FALLBACK_FACTOR` times the length, should the background thread fall behind.
+ * WAL size at which it is started over (`--wal-max-mb`): every few seconds at 2,000 msg/s.
+ * Once the background checkpointer runs, the writer holds its commits for one completing pass
+ * at this size (10–18 ms measured; see `SqliteCheckpointer`); SQLite's own checkpoint inside a
+ * commit (two fsyncs, 10–35 ms with the event loop stopped) is then only a fallback at
+ * `FALLBACK_FACTOR` times the size, should the background thread fall behind.
  */
-export const WAL_RESTART_PAGES = 10_000;
+export const WAL_MAX_BYTES = 40 * 1024 * 1024;
 const FALLBACK_FACTOR = 4;
 
 /** The embedded store: one SQLite file in WAL mode, every query a prepared statement. */
@@ -117,11 +117,12 @@ export class SqliteStore implements Store {
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 5000');
-    this.walRestartPages = options.walRestartPages ?? WAL_RESTART_PAGES;
     this.checkpointIntervalMs = options.checkpointIntervalMs;
+    const pageSize = this.db.pragma('page_size', { simple: true }) as number;
+    const walMaxBytes = options.walMaxBytes ?? WAL_MAX_BYTES;
+    this.walRestartPages = Math.max(1, Math.round(walMaxBytes / pageSize));
     this.db.pragma(`wal_autocheckpoint = ${this.walRestartPages}`);
     // A restarted WAL keeps its file (rewriting blocks is cheaper than growing a file) up to this.
-    const pageSize = this.db.pragma('page_size', { simple: true }) as number;
     this.db.pragma(`journal_size_limit = ${this.walRestartPages * pageSize}`);
     this.migrate();
     this.writeImmediate = this.db.transaction((run: () => unknown) => {
