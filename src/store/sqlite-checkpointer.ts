@@ -5,7 +5,7 @@ import { Worker } from 'node:worker_threads';
 export const CHECKPOINT_INTERVAL_MS = 250;
 
 /** How long the writer waits for a completing checkpoint before it commits anyway. */
-export const COMPLETE_TIMEOUT_MS = 1000;
+const COMPLETE_TIMEOUT_MS = 1000;
 
 /** What the worker reports after each checkpoint. */
 interface PassReport {
@@ -71,6 +71,7 @@ export class SqliteCheckpointer {
   private readonly worker: Worker;
   private readonly exited: Promise<void>;
   private failed = false;
+  private closing = false;
   private waiting: (() => void) | null = null;
 
   constructor(path: string, events: CheckpointerEvents, intervalMs = CHECKPOINT_INTERVAL_MS) {
@@ -88,7 +89,7 @@ export class SqliteCheckpointer {
     this.worker.on('message', (m: PassReport) => {
       if (m.failed !== undefined) fail(m.failed);
       else if (m.requested) this.release();
-      else events.onPass(m.log);
+      else if (!this.closing) events.onPass(m.log);
     });
     this.worker.on('error', (err) => fail(err.message));
     this.exited = new Promise((resolve) => this.worker.once('exit', () => resolve()));
@@ -101,7 +102,7 @@ export class SqliteCheckpointer {
    * holds its commits meanwhile, so the pass copies the whole WAL. Never rejects.
    */
   complete(): Promise<void> {
-    if (this.failed) return Promise.resolve();
+    if (this.failed || this.closing) return Promise.resolve();
     this.release();
     return new Promise((resolve) => {
       const timer = setTimeout(() => this.release(), COMPLETE_TIMEOUT_MS);
@@ -121,6 +122,8 @@ export class SqliteCheckpointer {
 
   /** Runs a last checkpoint and stops the thread. */
   async close(): Promise<void> {
+    // Its last pass reports to no one: a writer must not start holding commits for it.
+    this.closing = true;
     this.release();
     // Held while it finishes, or a process waiting only for this would exit first.
     this.worker.ref();

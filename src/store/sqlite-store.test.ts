@@ -235,6 +235,30 @@ describe('SqliteStore group commit', () => {
     }
   });
 
+  it('leaves no timer behind when it closes with a long WAL', async () => {
+    const { dir, remove } = tempDir();
+    // Any WAL is "long" here, so the last pass, run by close(), reports one to restart.
+    const store = new SqliteStore(join(dir, 'quick-im.db'), {
+      checkpointerAfterCommits: 1,
+      walMaxBytes: 4096,
+      checkpointIntervalMs: 60_000,
+    });
+    const timers = (): number =>
+      process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    try {
+      await store.createConversation('c1', 0, ['alice']);
+      for (let i = 0; i < 5; i++) {
+        await store.appendMessage(draft('c1', 'x'), (last) => alloc.next(last));
+      }
+      const before = timers();
+      await store.close();
+      await new Promise((r) => setImmediate(r));
+      assert.equal(timers(), before, 'a timer outlived close()');
+    } finally {
+      remove();
+    }
+  });
+
   it('commits the appends still waiting when it is closed', async () => {
     const { dir, remove } = tempDir();
     const path = join(dir, 'quick-im.db');

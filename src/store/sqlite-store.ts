@@ -73,7 +73,7 @@ export interface SqliteStoreOptions {
  * commit (two fsyncs, 10–35 ms with the event loop stopped) is then only a fallback at
  * `FALLBACK_FACTOR` times the size, should the background thread fall behind.
  */
-export const WAL_MAX_BYTES = 40 * 1024 * 1024;
+const WAL_MAX_BYTES = 40 * 1024 * 1024;
 const FALLBACK_FACTOR = 4;
 
 /** The embedded store: one SQLite file in WAL mode, every query a prepared statement. */
