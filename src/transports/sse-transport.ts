@@ -2,6 +2,7 @@ import type { ServerResponse } from 'node:http';
 import type { CloseReason } from '../realtime/close-reasons.js';
 import { closeSpecs } from '../realtime/close-reasons.js';
 import type { Frame } from '../realtime/frame.js';
+import { firstBeatAt } from './transport.js';
 import type { Wire } from './transport.js';
 
 const HEARTBEAT = Buffer.from(': ping\n\n');
@@ -18,7 +19,7 @@ export class SseWire implements Wire {
   /** Headers are sent; `onDrain` runs whenever the response's buffer empties. */
   open(res: ServerResponse, now: number, onDrain: () => void): void {
     this.res = res;
-    this.nextBeatAt = now + this.heartbeatMs;
+    this.nextBeatAt = firstBeatAt(now, this.heartbeatMs);
     res.on('drain', onDrain);
     if (this.pendingClose !== null) this.close(this.pendingClose);
   }

@@ -2,6 +2,7 @@ import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import { CloseReason, closeSpecs } from '../realtime/close-reasons.js';
 import type { Frame } from '../realtime/frame.js';
+import { firstBeatAt } from './transport.js';
 import type { Wire } from './transport.js';
 
 // Past this many bytes buffered in the socket, frames wait in the Hub's bounded queue.
@@ -22,7 +23,7 @@ export class WsWire implements Wire {
   open(ws: WebSocket, socket: Duplex, now: number, onDrain: () => void): void {
     this.ws = ws;
     this.socket = socket;
-    this.nextPingAt = now + this.pingIntervalMs;
+    this.nextPingAt = firstBeatAt(now, this.pingIntervalMs);
     ws.on('pong', () => {
       this.awaitingPong = false;
     });

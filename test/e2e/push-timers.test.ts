@@ -75,10 +75,10 @@ describe('push timers on the Hub’s clock', () => {
   it('keeps a WebSocket that answers pings open and delivering', async () => {
     const { session, conversationId } = await member();
     const client = await ws(session);
-    tick(PING_MS - 1);
+    tick(PING_MS / 2 - 1);
     await client.roundTrip();
-    assert.equal(client.pings, 0, 'no ping before pingIntervalMs');
-    tick(1);
+    assert.equal(client.pings, 0, 'no ping before half of pingIntervalMs');
+    tick(PING_MS / 2 + 1);
     for (let round = 1; round <= 5; round++) {
       await waitFor(() => client.pings === round, 5000, `ping ${round}`);
       // Our pong precedes this ping on the wire, so the server has read it once the pong returns.
@@ -91,15 +91,33 @@ describe('push timers on the Hub’s clock', () => {
     assert.equal(client.messages[0]?.MsgId, id);
   });
 
-  it('sends an SSE comment heartbeat every sseHeartbeatMs, not before', async () => {
+  it('spreads the first pings of connections opened together over the second half of the interval', async () => {
+    const clients: WsClient[] = [];
+    for (let i = 0; i < 20; i++) clients.push(await ws((await member()).session));
+    const pinged = async (): Promise<number> => {
+      for (const c of clients) await c.roundTrip();
+      return clients.filter((c) => c.pings > 0).length;
+    };
+    tick(PING_MS / 2 - 1);
+    assert.equal(await pinged(), 0, 'none in the first half');
+    tick(PING_MS / 4);
+    const early = await pinged();
+    // Each first ping is uniform over the second half: all 20 on one side of its middle has
+    // probability 2 × 2^-20.
+    assert.ok(early > 0 && early < 20, `${early} of 20 pinged by 3/4 of the interval`);
+    tick(PING_MS / 4 + 1);
+    await waitFor(() => clients.every((c) => c.pings === 1), 5000, 'every first ping');
+  });
+
+  it('sends the first SSE comment heartbeat within sseHeartbeatMs, then one every sseHeartbeatMs', async () => {
     const { session, conversationId } = await member();
     const client = await sse(session);
     const beats = (): number => client.comments.filter((c) => c !== 'connected').length;
-    tick(SSE_HEARTBEAT_MS - 1);
+    tick(SSE_HEARTBEAT_MS / 2 - 1);
     await sendMsg(server, senderToken, conversationId, 'marker');
     await waitFor(() => client.messages.length === 1, 5000, 'the marker');
-    assert.equal(beats(), 0, 'no heartbeat before sseHeartbeatMs');
-    tick(1);
+    assert.equal(beats(), 0, 'no heartbeat before half of sseHeartbeatMs');
+    tick(SSE_HEARTBEAT_MS / 2 + 1);
     await waitFor(() => beats() === 1, 5000, 'the first heartbeat comment');
     tick(SSE_HEARTBEAT_MS);
     await waitFor(() => beats() === 2, 5000, 'the second heartbeat comment');
