@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { parseOptions, usage } from './lib/args.js';
-import { ROOT, fdMethod } from './lib/proc.js';
+import { ROOT, canPin, fdMethod } from './lib/proc.js';
 import {
   machine,
   markdownTable,
@@ -30,6 +30,10 @@ async function main(): Promise<number> {
     return 2;
   }
   if (opts === null) return 0;
+  if (opts.pin && !canPin()) {
+    console.error('bench: --pin needs taskset (util-linux) and at least two CPUs');
+    return 2;
+  }
   const startedAt = new Date();
   const t0 = performance.now();
   const workDir = mkdtempSync(join(tmpdir(), 'quick-im-bench-run-'));
@@ -69,6 +73,7 @@ async function main(): Promise<number> {
     `${startedAt.toISOString()} · ${m.cpus} × ${m.cpuModel} · ${m.memGiB} GiB · Node ${m.node} · ` +
       `\`${command}\` · ${reps} · quick-im --log-level ${opts.logLevel}` +
       (opts.qimFlags.length > 0 ? ` ${opts.qimFlags.join(' ')}` : '') +
+      (opts.pin ? ' · pinned: server on CPU 0, generator on CPU 1' : '') +
       ` · ${totalSec.toFixed(0)} s in all`,
     '',
     markdownTable(out.columns, out.rows),

@@ -30,6 +30,8 @@ export interface Options {
   readonly logLevel: string;
   readonly qimFlags: readonly string[];
   readonly profile: boolean;
+  /** Server on CPU 0, generator on CPU 1 (taskset), instead of sharing both. */
+  readonly pin: boolean;
   /** Seconds to wait, before each run, for other work on the machine to calm down. */
   readonly waitIdle: number;
   /** Runs again (up to this many times) when others used more than `maxOthers` % CPU. */
@@ -42,6 +44,7 @@ export const usage = `usage: npm run bench -- <fanout|connections|send> [flags]
 common:      --quick  --reps N  --targets quick-im,raw-ws,socketio  --payload BYTES
              --source-ips N (127.0.0.2…)  --log-level LEVEL (quick-im, default warn)
              --qim-flag "--name value" (repeatable)  --profile (servers run with --cpu-prof)
+             --pin (server on CPU 0, generator on CPU 1, by taskset)
              --wait-idle S (wait for other load on the machine to calm down before each run)
              --retry-busy N --max-others PCT (rerun a run when other processes used > PCT % CPU)
 fanout:      --rooms R  --members S  --rate MSG/S  --seconds S  --warmup S  --drain-ms MS
@@ -53,6 +56,7 @@ const flagSpec = {
   quick: { type: 'boolean' },
   'find-max': { type: 'boolean' },
   profile: { type: 'boolean' },
+  pin: { type: 'boolean' },
   'wait-idle': { type: 'string' },
   'retry-busy': { type: 'string' },
   'max-others': { type: 'string' },
@@ -176,6 +180,7 @@ export function parseOptions(argv: readonly string[]): Options | null {
     ),
     qimFlags: (v['qim-flag'] ?? []).flatMap((f) => f.split(/\s+/).filter((s) => s !== '')),
     profile: v.profile === true,
+    pin: v.pin === true,
     waitIdle: num(v['wait-idle'], 'wait-idle', 0, 0, 3600),
     retryBusy: num(v['retry-busy'], 'retry-busy', 0, 0, 10),
     maxOthers: num(v['max-others'], 'max-others', 50, 0, 200),

@@ -3,6 +3,7 @@ import type { ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
+import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FromGen, GenConfig, ToGen } from './protocol.js';
@@ -31,6 +32,14 @@ function fdPrefix(): string[] {
 }
 
 const FD_PREFIX = fdPrefix();
+
+/** Whether `--pin` can work here: taskset runs and CPUs 0 and 1 exist. */
+export function canPin(): boolean {
+  return (
+    availableParallelism() >= 2 &&
+    spawnSync('taskset', ['-c', '0,1', 'true'], { stdio: 'ignore' }).status === 0
+  );
+}
 
 /** How the fd limit is raised, for the report. */
 export function fdMethod(): string {
@@ -145,11 +154,13 @@ export class Child {
     script: string,
     args: readonly string[],
     readonly logFile: string,
-    options: { ipc?: boolean; nodeArgs?: readonly string[] } = {},
+    options: { ipc?: boolean; nodeArgs?: readonly string[]; cpus?: string | null } = {},
   ) {
     const fd = openSync(logFile, 'a');
     const node = [process.execPath, ...(options.nodeArgs ?? []), '--import', 'tsx', script];
-    const argv = [...FD_PREFIX, ...node, ...args];
+    // `--pin`: the child may run on these CPUs only (taskset -c).
+    const pin = options.cpus != null ? ['taskset', '-c', options.cpus] : [];
+    const argv = [...pin, ...FD_PREFIX, ...node, ...args];
     this.proc = spawn(argv[0] as string, argv.slice(1), {
       cwd: ROOT,
       env: { ...process.env, NODE_ENV: 'production' },
@@ -226,10 +237,15 @@ export class Child {
 }
 
 /** Starts a generator child with its configuration. */
-export function startGenerator(config: GenConfig, logFile: string): Child {
+export function startGenerator(
+  config: GenConfig,
+  logFile: string,
+  cpus: string | null = null,
+): Child {
   const script = join(ROOT, 'bench', 'gen', 'main.ts');
   return new Child(`generator (${config.kind})`, script, [JSON.stringify(config)], logFile, {
     ipc: true,
+    cpus,
   });
 }
 

@@ -18,6 +18,8 @@ export interface ServerOptions {
   readonly extraFlags: readonly string[];
   /** Writes the server's V8 CPU profile into bench/results/ under this name. */
   readonly profileName: string | null;
+  /** CPUs the server may run on (`--pin`), or null for any. */
+  readonly cpus: string | null;
 }
 
 export interface RunningServer {
@@ -73,7 +75,7 @@ export async function startServer(
         ...options.extraFlags,
       ],
       logFile,
-      { nodeArgs },
+      { nodeArgs, cpus: options.cpus },
     );
   } else {
     child = new Child(
@@ -81,7 +83,7 @@ export async function startServer(
       join(ROOT, referenceScripts[target]),
       ['--port', String(port), '--host', host],
       logFile,
-      { nodeArgs },
+      { nodeArgs, cpus: options.cpus },
     );
   }
   const baseUrl = `http://${host}:${port}`;

@@ -7,6 +7,10 @@ import { startServer } from '../lib/targets.js';
 import type { RunningServer } from '../lib/targets.js';
 import { join } from 'node:path';
 
+/** `--pin`: where the server and the generator run (this machine has two cores). */
+const PIN_SERVER_CPU = '0';
+const PIN_GENERATOR_CPU = '1';
+
 export interface Context {
   readonly opts: Options;
   /** Temporary directory for logs and data. */
@@ -68,11 +72,16 @@ export async function withSession<T>(
     logLevel: ctx.opts.logLevel,
     extraFlags: ctx.opts.qimFlags,
     profileName,
+    cpus: ctx.opts.pin ? PIN_SERVER_CPU : null,
   });
   let gen: Child | null = null;
   try {
     const cfg = config(server.baseUrl);
-    gen = startGenerator(cfg, join(ctx.workDir, `gen-${slug}-${rep}.log`));
+    gen = startGenerator(
+      cfg,
+      join(ctx.workDir, `gen-${slug}-${rep}.log`),
+      ctx.opts.pin ? PIN_GENERATOR_CPU : null,
+    );
     const ready = (await gen.next('ready', setupTimeoutMs)).info;
     return await fn({ server, gen, ready });
   } finally {

@@ -15,6 +15,8 @@ const NODE_BITS = 15;
 const MAX_SEQ = 2 ** SEQ_BITS - 1;
 export const MAX_NODE_ID = 2 ** NODE_BITS - 1;
 const MAX_TIME = 2 ** (TIME_SYMBOLS * 5) - 1;
+/** Where the node's three symbols start in `XXXXX-XXXX-XXXX-XXX` (15 node bits = 3 symbols). */
+const NODE_OFFSET = 16;
 
 const symbolValue = new Map<string, number>([...MSG_ID_ALPHABET].map((c, i) => [c, i]));
 
@@ -28,21 +30,24 @@ export function isMsgId(value: unknown): value is string {
   return typeof value === 'string' && msgIdRegExp.test(value);
 }
 
-function encodeSymbols(value: number, count: number, out: string[]): void {
-  const start = out.length;
-  for (let i = 0; i < count; i++) out.push('');
-  for (let i = count - 1; i >= 0; i--) {
-    out[start + i] = MSG_ID_ALPHABET[value % 32] as string;
+/** Character codes of the alphabet, and of the id being formatted (reused: one thread). */
+const symbolCodes = Array.from(MSG_ID_ALPHABET, (c) => c.charCodeAt(0));
+const DASH = '-'.charCodeAt(0);
+const codes: number[] = new Array<number>(19).fill(DASH);
+/** Where each of the 16 symbols goes in `XXXXX-XXXX-XXXX-XXX`. */
+const symbolAt = [0, 1, 2, 3, 4, 6, 7, 8, 9, 11, 12, 13, 14, 16, 17, 18];
+
+function encodeSymbols(value: number, first: number, count: number): void {
+  for (let i = first + count - 1; i >= first; i--) {
+    codes[symbolAt[i] as number] = symbolCodes[value % 32] as number;
     value = Math.floor(value / 32);
   }
 }
 
 export function formatMsgId(parts: MsgIdParts): string {
-  const s: string[] = [];
-  encodeSymbols(parts.timeMs, TIME_SYMBOLS, s);
-  encodeSymbols(parts.seq * 2 ** NODE_BITS + parts.node, LOW_SYMBOLS, s);
-  const raw = s.join('');
-  return `${raw.slice(0, 5)}-${raw.slice(5, 9)}-${raw.slice(9, 13)}-${raw.slice(13, 16)}`;
+  encodeSymbols(parts.timeMs, 0, TIME_SYMBOLS);
+  encodeSymbols(parts.seq * 2 ** NODE_BITS + parts.node, TIME_SYMBOLS, LOW_SYMBOLS);
+  return String.fromCharCode(...codes);
 }
 
 /** Parses a well-formed id; throws on anything `isMsgId` rejects. */
@@ -90,20 +95,28 @@ export class MsgIdAllocator {
       time = this.lastTime;
       seq = this.lastSeq + 1;
     }
-    if (floor) {
-      const f = parseMsgId(floor);
-      if (!isAfter(time, seq, f.timeMs, f.seq)) {
-        time = f.timeMs;
-        seq = f.seq + 1;
-      }
-    }
     if (seq > MAX_SEQ) {
       time += 1;
       seq = 0;
     }
+    let id = formatMsgId({ timeMs: time, seq, node: this.node });
+    // The last three symbols are the node bits alone, so comparing what precedes them compares
+    // (time, seq): the floor is parsed only when it is not already below the candidate.
+    if (floor && !(floor.slice(0, NODE_OFFSET) < id.slice(0, NODE_OFFSET))) {
+      const f = parseMsgId(floor);
+      if (!isAfter(time, seq, f.timeMs, f.seq)) {
+        time = f.timeMs;
+        seq = f.seq + 1;
+        if (seq > MAX_SEQ) {
+          time += 1;
+          seq = 0;
+        }
+        id = formatMsgId({ timeMs: time, seq, node: this.node });
+      }
+    }
     this.lastTime = time;
     this.lastSeq = seq;
-    return formatMsgId({ timeMs: time, seq, node: this.node });
+    return id;
   }
 }
 

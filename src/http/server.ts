@@ -214,10 +214,23 @@ export function tokenOf(request: FastifyRequest): string | undefined {
   return typeof t === 'string' ? t : undefined;
 }
 
-/** An onRequest hook that verifies the token and sets `request.claims`. */
+/**
+ * An onRequest hook that verifies the token and sets `request.claims`; synchronous for a
+ * token already verified (the usual case: a client sends the same token many times).
+ */
 export function authenticate(tokens: TokenService) {
-  return async (request: FastifyRequest): Promise<void> => {
-    request.claims = await tokens.verify(tokenOf(request));
+  return (request: FastifyRequest, _reply: FastifyReply, done: (err?: Error) => void): void => {
+    const token = tokenOf(request);
+    const cached = tokens.cached(token);
+    if (cached !== undefined) {
+      request.claims = cached;
+      done();
+      return;
+    }
+    tokens.verify(token).then((claims) => {
+      request.claims = claims;
+      done();
+    }, done);
   };
 }
 

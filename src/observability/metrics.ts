@@ -107,10 +107,14 @@ export function measured<T extends object>(target: T, histogram: Histogram<'meth
       const wrapper = (...args: unknown[]): unknown => {
         const started = performance.now();
         const result = fn.apply(obj, args);
+        const observe = (): void => child.observe((performance.now() - started) / 1000);
         if (result instanceof Promise) {
-          return result.finally(() => child.observe((performance.now() - started) / 1000));
+          // Observed on a side branch: the caller awaits the call's own promise, one
+          // microtask hop sooner than through `finally`, and still sees its rejection.
+          result.then(observe, observe);
+          return result;
         }
-        child.observe((performance.now() - started) / 1000);
+        observe();
         return result;
       };
       wrappers.set(prop, { fn: value, wrapper });

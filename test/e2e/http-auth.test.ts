@@ -152,6 +152,23 @@ describe('authentication over HTTP', () => {
     expectFailure(await bearer(await sign(key, { ...future, exp: undefined })), 10101);
   });
 
+  it('refuses a token it accepted before, once the token expires', async () => {
+    const key = generatedKey(server);
+    // Accepted a few times (verified once, then from the cache), then refused after exp.
+    const exp = nowSec() + 2;
+    const token = await sign(key, {
+      sid: 'alice',
+      platform: 1,
+      iss: 'quick-im',
+      iat: exp - 60,
+      exp,
+    });
+    for (let i = 0; i < 3; i++) expectOk(await bearer(token));
+    while (nowSec() < exp) await new Promise((resolve) => setTimeout(resolve, 100));
+    expectFailure(await bearer(token), 10101);
+    expectFailure(await bearer(token), 10101);
+  });
+
   it('answers the token check before reading the body', async () => {
     const res = await request(server.url + '/send_msg', {
       headers: { 'content-type': 'application/json' },
