@@ -89,34 +89,26 @@ export class MsgIdAllocator {
 
   /** The next id, strictly greater than `floor` (the conversation's last id) when given. */
   next(floor?: string | null): string {
-    let time = Math.min(this.clock(), MAX_TIME);
-    let seq = 0;
-    if (!isAfter(time, seq, this.lastTime, this.lastSeq)) {
-      time = this.lastTime;
-      seq = this.lastSeq + 1;
-    }
+    const time = Math.min(this.clock(), MAX_TIME);
+    const id = isAfter(time, 0, this.lastTime, this.lastSeq)
+      ? this.take(time, 0)
+      : this.take(this.lastTime, this.lastSeq + 1);
+    // The last three symbols are the node bits alone, so comparing what precedes them compares
+    // (time, seq): the floor is parsed only when it is not already below the candidate.
+    if (!floor || floor.slice(0, NODE_OFFSET) < id.slice(0, NODE_OFFSET)) return id;
+    const f = parseMsgId(floor);
+    return this.take(f.timeMs, f.seq + 1);
+  }
+
+  /** Records (time, seq) as the last id issued, rolling a full sequence over, and formats it. */
+  private take(time: number, seq: number): string {
     if (seq > MAX_SEQ) {
       time += 1;
       seq = 0;
     }
-    let id = formatMsgId({ timeMs: time, seq, node: this.node });
-    // The last three symbols are the node bits alone, so comparing what precedes them compares
-    // (time, seq): the floor is parsed only when it is not already below the candidate.
-    if (floor && !(floor.slice(0, NODE_OFFSET) < id.slice(0, NODE_OFFSET))) {
-      const f = parseMsgId(floor);
-      if (!isAfter(time, seq, f.timeMs, f.seq)) {
-        time = f.timeMs;
-        seq = f.seq + 1;
-        if (seq > MAX_SEQ) {
-          time += 1;
-          seq = 0;
-        }
-        id = formatMsgId({ timeMs: time, seq, node: this.node });
-      }
-    }
     this.lastTime = time;
     this.lastSeq = seq;
-    return id;
+    return formatMsgId({ timeMs: time, seq, node: this.node });
   }
 }
 

