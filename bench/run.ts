@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- <fanout|connections|send> [flags]`: starts every server and the load
+ * `npm run bench -- <fanout|connections|send|cluster> [flags]`: starts every server and the load
  * generator as child processes on loopback, runs each combination `--reps` times (interleaved),
  * prints a markdown table with ratios from the same runs and writes bench/results/*.json.
  */
@@ -16,6 +16,7 @@ import {
   summarize,
   writeResults,
 } from './lib/report.js';
+import { cluster } from './workloads/cluster.js';
 import { connections } from './workloads/connections.js';
 import type { Context, WorkloadOutput } from './workloads/common.js';
 import { fanout } from './workloads/fanout.js';
@@ -57,6 +58,9 @@ async function main(): Promise<number> {
       break;
     case 'send':
       out = await send(ctx);
+      break;
+    case 'cluster':
+      out = await cluster(ctx);
       break;
   }
   const totalSec = (performance.now() - t0) / 1000;

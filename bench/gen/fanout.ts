@@ -45,6 +45,7 @@ const MAX_SAMPLES = 20_000_000;
 export async function runFanout(cfg: FanoutGenConfig): Promise<void> {
   const t0 = performance.now();
   const qim = cfg.target === 'quick-im';
+  const nodeUrls = cfg.nodeUrls ?? [cfg.baseUrl];
   const rooms: Room[] = [];
   const session = (r: number, m: number): string => `r${r}-m${m}`;
   let receiverTokens: string[] = [];
@@ -103,7 +104,7 @@ export async function runFanout(cfg: FanoutGenConfig): Promise<void> {
     room.members.push(member);
     return {
       kind,
-      baseUrl: cfg.baseUrl,
+      baseUrl: nodeUrls[i % nodeUrls.length] as string,
       localAddress: sourceFor(cfg.sourceIps, i),
       room: room.key,
       token: receiverTokens[i] ?? '',
@@ -132,8 +133,12 @@ export async function runFanout(cfg: FanoutGenConfig): Promise<void> {
     },
   });
 
-  const url = new URL(cfg.baseUrl);
-  const client = new MiniHttp(url.hostname, Number(url.port), 64);
+  // One publishing client per node; the in-flight count is what the generator has sent in all.
+  const clients = nodeUrls.map((u) => {
+    const url = new URL(u);
+    return new MiniHttp(url.hostname, Number(url.port), Math.ceil(64 / nodeUrls.length));
+  });
+  const inflight = (): number => clients.reduce((n, c) => n + c.inflight, 0);
   const path = qim ? '/send_msg' : '/publish';
 
   async function run(cmd: Extract<ToGen, { type: 'run' }>): Promise<FanoutResult> {
@@ -163,7 +168,7 @@ export async function runFanout(cfg: FanoutGenConfig): Promise<void> {
     const publish = (k: number, scheduled: number): void => {
       const room = rooms[k % cfg.rooms] as Room;
       const seq = Math.floor(k / cfg.rooms);
-      if (client.inflight >= cfg.maxInflight) {
+      if (inflight() >= cfg.maxInflight) {
         publishErrors++;
         statuses[-1] = (statuses[-1] ?? 0) + 1;
         return;
@@ -172,15 +177,20 @@ export async function runFanout(cfg: FanoutGenConfig): Promise<void> {
       const body = qim
         ? JSON.stringify({ conversation_id: room.key, status: 0, type: 1, content })
         : JSON.stringify({ room: room.key, content });
-      client.post(path, body, qim ? `Authorization: Bearer ${room.pubToken}\r\n` : '', (status) => {
-        if (status === 200) {
-          published++;
-          room.acked[seq] = 1;
-        } else {
-          publishErrors++;
-          statuses[status] = (statuses[status] ?? 0) + 1;
-        }
-      });
+      (clients[(k % cfg.rooms) % clients.length] as MiniHttp).post(
+        path,
+        body,
+        qim ? `Authorization: Bearer ${room.pubToken}\r\n` : '',
+        (status) => {
+          if (status === 200) {
+            published++;
+            room.acked[seq] = 1;
+          } else {
+            publishErrors++;
+            statuses[status] = (statuses[status] ?? 0) + 1;
+          }
+        },
+      );
     };
 
     const start = p.start;
@@ -202,7 +212,7 @@ export async function runFanout(cfg: FanoutGenConfig): Promise<void> {
         }
       }, 1);
     });
-    await waitFor(() => client.inflight === 0 && p.unique >= published * cfg.members, cmd.drainMs);
+    await waitFor(() => inflight() === 0 && p.unique >= published * cfg.members, cmd.drainMs);
     const windowMs = performance.now() - start;
     const cpu = process.cpuUsage(cpu0);
     reply({ type: 'done' });
@@ -228,7 +238,7 @@ export async function runFanout(cfg: FanoutGenConfig): Promise<void> {
       scheduled: k,
       published,
       publishFailed: publishErrors,
-      unanswered: client.inflight,
+      unanswered: inflight(),
       errorStatuses: statuses,
       expected: published * cfg.members,
       delivered: p.delivered,
@@ -252,5 +262,5 @@ export async function runFanout(cfg: FanoutGenConfig): Promise<void> {
     if (cmd.type === 'run') reply({ type: 'result', result: await run(cmd) });
   }
   closeFleet(fleet);
-  client.destroy();
+  for (const c of clients) c.destroy();
 }

@@ -1,6 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { closeSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readdirSync } from 'node:fs';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { availableParallelism } from 'node:os';
@@ -84,29 +84,81 @@ function cpuTotals(): { busy: number; total: number } {
   return { busy: total - idle, total };
 }
 
+/**
+ * CPU time of a process and all its live descendants (PostgreSQL runs one process per
+ * connection), plus what its reaped children used (cutime + cstime), in microseconds.
+ */
+export function treeCpuMicros(rootPid: number): number {
+  const parents = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid)) continue;
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      parents.set(pid, Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  const inTree = (pid: number): boolean => {
+    for (let p = pid, depth = 0; p > 1 && depth < 64; depth++) {
+      if (p === rootPid) return true;
+      p = parents.get(p) ?? 0;
+    }
+    return false;
+  };
+  let ticks = 0;
+  for (const pid of parents.keys()) {
+    if (!inTree(pid)) continue;
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      // utime 14, stime 15, cutime 16, cstime 17 (1-based in proc(5)); children only for the root.
+      ticks += Number(f[11]) + Number(f[12]);
+      if (pid === rootPid) ticks += Number(f[13]) + Number(f[14]);
+    } catch {
+      // exited meanwhile: its time is in its parent's cutime once reaped
+    }
+  }
+  return (ticks * 1e6) / CLK_TCK;
+}
+
 export interface CpuWindow {
   readonly ms: number;
-  /** CPU time of the server process, µs. */
+  /** CPU time of the server processes (every node), µs. */
   readonly server: number;
   /** CPU time of the generator process, µs. */
   readonly client: number;
+  /** CPU time of the backing services (PostgreSQL's process tree, nats-server), µs. */
+  readonly backends: number;
   /** CPU time of everything else on the machine (kernel included), µs. */
   readonly others: number;
 }
 
-/** Starts measuring CPU time; call the result to end the window. */
-export function cpuWindow(serverPid: number, genPid: number): () => CpuWindow {
+/**
+ * Starts measuring CPU time; call the result to end the window. `backendPids` are roots of
+ * process trees (each counted with its descendants).
+ */
+export function cpuWindow(
+  serverPids: readonly number[],
+  genPid: number,
+  backendPids: readonly number[] = [],
+): () => CpuWindow {
+  const sum = (pids: readonly number[], of: (pid: number) => number): number =>
+    pids.reduce((total, pid) => total + of(pid), 0);
   const t0 = performance.now();
-  const s0 = cpuMicros(serverPid);
+  const s0 = sum(serverPids, cpuMicros);
+  const b0 = sum(backendPids, treeCpuMicros);
   const g0 = cpuMicros(genPid);
   const m0 = cpuTotals().busy;
   return () => {
-    const server = cpuMicros(serverPid) - s0;
+    const server = sum(serverPids, cpuMicros) - s0;
+    const backends = sum(backendPids, treeCpuMicros) - b0;
     const client = cpuMicros(genPid) - g0;
     const machine = ((cpuTotals().busy - m0) * 1e6) / CLK_TCK;
     // Per-process and machine-wide tick accounting differ slightly: never below zero.
-    const others = Math.max(0, machine - server - client);
-    return { ms: performance.now() - t0, server, client, others };
+    const others = Math.max(0, machine - server - backends - client);
+    return { ms: performance.now() - t0, server, client, backends, others };
   };
 }
 

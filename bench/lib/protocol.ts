@@ -28,6 +28,12 @@ export interface FanoutGenConfig extends GenBase {
   readonly payloadBytes: number;
   /** Publishes in flight beyond this are counted as publish errors instead of queued. */
   readonly maxInflight: number;
+  /**
+   * Every node's base URL (cluster; `baseUrl` is the first, and takes the setup calls).
+   * Receiver i connects to node i mod n, so each room's members are spread over the nodes,
+   * and room r publishes through node r mod n. Absent: everything goes to `baseUrl`.
+   */
+  readonly nodeUrls?: readonly string[];
 }
 
 export interface ConnectionsGenConfig extends GenBase {

@@ -47,43 +47,62 @@ export function genBase(ctx: Context, baseUrl: string, lifetimeMs: number) {
 }
 
 export interface Session {
+  /** The (first) server. */
   readonly server: RunningServer;
+  /** Every node started for the session (one unless `nodes.count` said more). */
+  readonly servers: readonly RunningServer[];
   readonly gen: Child;
   readonly ready: ReadyInfo;
 }
 
+/** How many quick-im processes a session starts, and the flags they share (cluster). */
+export interface Nodes {
+  readonly count: number;
+  readonly flags: readonly string[];
+}
+
 /**
- * Starts the server and the generator, waits for the generator's setup, runs `fn`, and stops
- * both whatever happens.
+ * Starts the server (`nodes.count` of them) and the generator, waits for the generator's
+ * setup, runs `fn`, and stops them all whatever happens.
  */
 export async function withSession<T>(
   ctx: Context,
   variant: Variant,
   rep: number,
-  config: (baseUrl: string) => GenConfig,
+  config: (baseUrl: string, nodeUrls: readonly string[]) => GenConfig,
   setupTimeoutMs: number,
   fn: (s: Session) => Promise<T>,
+  nodes: Nodes = { count: 1, flags: [] },
 ): Promise<T> {
   const slug = variant.label.replace(/[^a-z0-9]+/gi, '-').replace(/-+$/, '');
-  const profileName = ctx.opts.profile
-    ? `${ctx.opts.workload}-${slug}-rep${rep + 1}-${ctx.stamp}.cpuprofile`
-    : null;
-  const server = await startServer(variant.target, ctx.workDir, {
-    logLevel: ctx.opts.logLevel,
-    extraFlags: ctx.opts.qimFlags,
-    profileName,
-    cpus: ctx.opts.pin ? PIN_SERVER_CPU : null,
-  });
+  const servers: RunningServer[] = [];
   let gen: Child | null = null;
   try {
-    const cfg = config(server.baseUrl);
+    for (let i = 0; i < nodes.count; i++) {
+      const node = nodes.count === 1 ? '' : `-node${i + 1}`;
+      servers.push(
+        await startServer(variant.target, ctx.workDir, {
+          logLevel: ctx.opts.logLevel,
+          extraFlags: [...ctx.opts.qimFlags, ...nodes.flags],
+          profileName: ctx.opts.profile
+            ? `${ctx.opts.workload}-${slug}${node}-rep${rep + 1}-${ctx.stamp}.cpuprofile`
+            : null,
+          cpus: ctx.opts.pin ? PIN_SERVER_CPU : null,
+        }),
+      );
+    }
+    const server = servers[0] as RunningServer;
+    const cfg = config(
+      server.baseUrl,
+      servers.map((s) => s.baseUrl),
+    );
     gen = startGenerator(
       cfg,
       join(ctx.workDir, `gen-${slug}-${rep}.log`),
       ctx.opts.pin ? PIN_GENERATOR_CPU : null,
     );
     const ready = (await gen.next('ready', setupTimeoutMs)).info;
-    return await fn({ server, gen, ready });
+    return await fn({ server, servers, gen, ready });
   } finally {
     if (gen !== null) {
       if (!gen.exited) {
@@ -92,7 +111,7 @@ export async function withSession<T>(
       }
       await gen.stop(10_000);
     }
-    await server.stop();
+    for (const s of servers) await s.stop();
   }
 }
 

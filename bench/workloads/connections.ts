@@ -42,7 +42,7 @@ export async function connections(ctx: Context): Promise<WorkloadOutput> {
       async ({ server, gen, ready }) => {
         await sleep(1000);
         const rss0 = rssBytes(server.pid);
-        const window = cpuWindow(server.pid, gen.pid);
+        const window = cpuWindow([server.pid], gen.pid);
         gen.post({ type: 'connect' });
         const { result } = await gen.next('result', 600_000);
         if (result.kind !== 'connections') throw new Error('unexpected result');

@@ -9,9 +9,10 @@ import type { Column } from '../lib/report.js';
 import { fmt } from '../lib/stats.js';
 import { targetTitles } from '../lib/targets.js';
 import { genBase, repeat, selected, withSession } from './common.js';
+import type { Options } from '../lib/args.js';
 import type { Context, Variant, WorkloadOutput } from './common.js';
 
-const columns: Column[] = [
+export const columns: Column[] = [
   { key: 'rate', title: 'target msg/s', digits: 0 },
   { key: 'deliveredPerSec', title: 'delivered/s', digits: 0 },
   { key: 'cpuPerPublish', title: 'server µs/publish', digits: 1 },
@@ -30,7 +31,18 @@ const columns: Column[] = [
   { key: 'othersCpuPct', title: 'others CPU %', digits: 0 },
 ];
 
-const ratioKeys = ['cpuPerPublish', 'cpuPerDelivery', 'p50', 'p99', 'max', 'serverRssMiB'];
+export const ratioKeys = [
+  'cpuPerPublish',
+  'totalCpuPerPublish',
+  'cpuPerDelivery',
+  'p50',
+  'p99',
+  'max',
+  'serverRssMiB',
+  'maxRate',
+];
+
+export const maxRateColumn: Column = { key: 'maxRate', title: 'max healthy msg/s', digits: 0 };
 
 interface Measured {
   readonly result: FanoutResult;
@@ -38,21 +50,27 @@ interface Measured {
   readonly serverRss: number;
 }
 
-/** Runs one phase and brackets it with the server's CPU time. */
+/** The processes a phase measures: quick-im's nodes, and PostgreSQL / NATS when used. */
+export interface MeasuredPids {
+  readonly servers: readonly number[];
+  readonly backends: readonly number[];
+}
+
+/** Runs one phase and brackets it with the servers' (and backends') CPU time. */
 async function phase(
   gen: Child,
-  pid: number,
+  pids: MeasuredPids,
   id: number,
   rate: number,
   seconds: number,
   drainMs: number,
 ): Promise<Measured> {
-  const window = cpuWindow(pid, gen.pid);
+  const window = cpuWindow(pids.servers, gen.pid, pids.backends);
   gen.post({ type: 'run', phase: id, rate, seconds, drainMs });
   const timeout = seconds * 1000 + drainMs + 120_000;
   await gen.next('done', timeout);
   const cpu = window();
-  const serverRss = rssBytes(pid);
+  const serverRss = pids.servers.reduce((sum, pid) => sum + rssBytes(pid), 0);
   const { result } = await gen.next('result', 60_000);
   if (result.kind !== 'fanout') throw new Error('unexpected result');
   return { result, cpu, serverRss };
@@ -67,6 +85,9 @@ function metricsOf(m: Measured): Record<string, number> {
     cpuPerPublish: m.cpu.server / r.published,
     cpuPerDelivery: m.cpu.server / r.unique,
     serverCpuPct: m.cpu.server / m.cpu.ms / 10,
+    backendCpuPerPublish: m.cpu.backends / r.published,
+    totalCpuPerPublish: (m.cpu.server + m.cpu.backends) / r.published,
+    backendCpuPct: m.cpu.backends / m.cpu.ms / 10,
     p50: r.latencyMs.p50,
     p90: r.latencyMs.p90,
     p99: r.latencyMs.p99,
@@ -91,6 +112,69 @@ function healthy(r: FanoutResult): boolean {
     r.unanswered === 0 &&
     r.unique >= r.expected
   );
+}
+
+/**
+ * The phases of one fan-out session: the warm-up, then one measured phase (or, with
+ * --find-max, steps of rising rate until one is unhealthy). Returns the row's metrics.
+ */
+export async function measureFanout(
+  ctx: Context,
+  label: string,
+  rep: number,
+  gen: Child,
+  pids: MeasuredPids,
+): Promise<{ metrics: Record<string, number>; raw: object }> {
+  const o = ctx.opts;
+  const steps = o.findMax ? o.maxSteps : 1;
+  let id = 0;
+  const warmup =
+    o.warmup > 0 ? (await phase(gen, pids, id++, o.rate, o.warmup, o.drainMs)).result : null;
+  const tries: Measured[] = [];
+  let best: Measured | null = null;
+  for (let step = 0; step < steps; step++) {
+    const rate = Math.round(o.rate * o.step ** step);
+    const m = await phase(gen, pids, id++, rate, o.seconds, o.drainMs);
+    tries.push(m);
+    const r = m.result;
+    const backends =
+      pids.backends.length > 0 ? ` (+${fmt(m.cpu.backends / r.published, 1)} PostgreSQL/NATS)` : '';
+    ctx.log(
+      `  ${label} rep ${rep + 1}: ${fmt(rate, 0)} msg/s → ${fmt(r.unique / (r.windowMs / 1000), 0)} delivered/s, ` +
+        `${fmt(m.cpu.server / r.published, 1)} µs/publish${backends}, p99 ${fmt(r.latencyMs.p99, 2)} ms, ` +
+        `lost ${r.lost}, dup ${r.duplicated}, failed ${r.publishFailed}, unanswered ${r.unanswered}`,
+    );
+    if (!o.findMax) {
+      best = m;
+      break;
+    }
+    if (!healthy(r)) break;
+    best = m;
+  }
+  const shown = best ?? (tries[0] as Measured);
+  const metrics = metricsOf(shown);
+  if (o.findMax) metrics.maxRate = best === null ? 0 : best.result.rate;
+  return { metrics, raw: { warmup, steps: tries.map((t) => ({ ...t, metrics: metricsOf(t) })) } };
+}
+
+/** What every fan-out table says about how it was measured. */
+export function fanoutNotes(o: Options, connections: string): string[] {
+  const notes = [
+    `${o.rooms} rooms × ${o.members} members = ${o.rooms * o.members} connections ${connections}; ` +
+      `HTTP POST publishing at ${o.rate} msg/s for ${o.seconds} s (after ${o.warmup} s warm-up), ` +
+      `content ${o.payload} bytes; latency from the scheduled publish time to receipt. Lost: ` +
+      `published (200) but not received by the end of the ${o.drainMs} ms drain; unanswered: ` +
+      'publishes with no answer by then (the server fell behind the schedule).',
+    'µs/publish and µs/delivery: server utime+stime (/proc/<pid>/stat) over the window ÷ messages ' +
+      'published (200) or delivered (unique). CPU % are of one core; client = the generator process.',
+  ];
+  if (o.findMax) {
+    notes.push(
+      `--find-max: rate × ${o.step} per step of ${o.seconds} s until p99 > 200 ms or a loss; ` +
+        'the row shows the last healthy step (or the first step if none was).',
+    );
+  }
+  return notes;
 }
 
 export async function fanout(ctx: Context): Promise<WorkloadOutput> {
@@ -125,75 +209,27 @@ export async function fanout(ctx: Context): Promise<WorkloadOutput> {
       }),
       300_000,
       async ({ server, gen, ready }) => {
-        let id = 0;
-        const warmup =
-          o.warmup > 0
-            ? (await phase(gen, server.pid, id++, o.rate, o.warmup, o.drainMs)).result
-            : null;
-        const tries: Measured[] = [];
-        let best: Measured | null = null;
-        for (let step = 0; step < steps; step++) {
-          const rate = Math.round(o.rate * o.step ** step);
-          const m = await phase(gen, server.pid, id++, rate, o.seconds, o.drainMs);
-          tries.push(m);
-          const r = m.result;
-          ctx.log(
-            `  ${v.label} rep ${rep + 1}: ${fmt(rate, 0)} msg/s → ${fmt(r.unique / (r.windowMs / 1000), 0)} delivered/s, ` +
-              `${fmt(m.cpu.server / r.published, 1)} µs/publish, p99 ${fmt(r.latencyMs.p99, 2)} ms, ` +
-              `lost ${r.lost}, dup ${r.duplicated}, failed ${r.publishFailed}, unanswered ${r.unanswered}`,
-          );
-          if (!o.findMax) {
-            best = m;
-            break;
-          }
-          if (!healthy(r)) break;
-          best = m;
-        }
-        const shown = best ?? (tries[0] as Measured);
-        const metrics = metricsOf(shown);
-        if (o.findMax) metrics.maxRate = best === null ? 0 : best.result.rate;
-        return {
-          metrics,
-          raw: {
-            ready,
-            fdLimit: server.fdLimit,
-            warmup,
-            steps: tries.map((t) => ({ ...t, metrics: metricsOf(t) })),
-          },
-        };
+        const { metrics, raw } = await measureFanout(ctx, v.label, rep, gen, {
+          servers: [server.pid],
+          backends: [],
+        });
+        return { metrics, raw: { ready, fdLimit: server.fdLimit, ...raw } };
       },
     ),
   );
 
-  const shownColumns = o.findMax
-    ? [{ key: 'maxRate', title: 'max healthy msg/s', digits: 0 }, ...columns]
-    : columns;
+  const shownColumns = o.findMax ? [maxRateColumn, ...columns] : columns;
   const pairs = variants
     .filter((v) => v.target === 'quick-im')
     .flatMap((v) =>
       variants.filter((r) => r.target !== 'quick-im').map((r) => ({ num: v.label, den: r.label })),
     );
-  const notes = [
-    `${o.rooms} rooms × ${o.members} members = ${o.rooms * o.members} connections per server; ` +
-      `HTTP POST publishing at ${o.rate} msg/s for ${o.seconds} s (after ${o.warmup} s warm-up), ` +
-      `content ${o.payload} bytes; latency from the scheduled publish time to receipt. Lost: ` +
-      `published (200) but not received by the end of the ${o.drainMs} ms drain; unanswered: ` +
-      'publishes with no answer by then (the server fell behind the schedule).',
-    'µs/publish and µs/delivery: server utime+stime (/proc/<pid>/stat) over the window ÷ messages ' +
-      'published (200) or delivered (unique). CPU % are of one core; client = the generator process.',
-  ];
-  if (o.findMax) {
-    notes.push(
-      `--find-max: rate × ${o.step} per step of ${o.seconds} s until p99 > 200 ms or a loss; ` +
-        'the row shows the last healthy step (or the first step if none was).',
-    );
-  }
   return {
     columns: shownColumns,
-    ratioColumns: shownColumns.filter((c) => ratioKeys.includes(c.key) || c.key === 'maxRate'),
+    ratioColumns: shownColumns.filter((c) => ratioKeys.includes(c.key)),
     rows,
     pairs,
     raw,
-    notes,
+    notes: fanoutNotes(o, 'per server'),
   };
 }

@@ -27,7 +27,7 @@ async function phase(
   id: number,
   seconds: number,
 ): Promise<{ result: SendResult; cpu: CpuWindow }> {
-  const window = cpuWindow(pid, gen.pid);
+  const window = cpuWindow([pid], gen.pid);
   gen.post({ type: 'run', phase: id, rate: 0, seconds, drainMs: 5000 });
   await gen.next('done', seconds * 1000 + 120_000);
   const cpu = window();

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parseOptions } from '../../bench/lib/args.js';
-import { Child, canPin } from '../../bench/lib/proc.js';
+import { Child, canPin, cpuMicros, treeCpuMicros } from '../../bench/lib/proc.js';
 
 describe('bench flags', () => {
   it('passes --qim-flag "--name value" through to quick-im, in either spelling', () => {
@@ -20,6 +21,45 @@ describe('bench flags', () => {
 
   it('refuses an unknown flag with a message naming it', () => {
     assert.throws(() => parseOptions(['fanout', '--nope']), /nope/);
+  });
+
+  it('cluster takes the node counts to run on PostgreSQL + NATS, 1 and 2 by default', () => {
+    assert.deepEqual(parseOptions(['cluster'])?.nodes, [1, 2]);
+    assert.equal(parseOptions(['cluster'])?.rate, 500);
+    assert.equal(parseOptions(['fanout'])?.rate, 2000);
+    assert.deepEqual(parseOptions(['cluster', '--nodes', '2, 3'])?.nodes, [2, 3]);
+    assert.throws(
+      () => parseOptions(['cluster', '--nodes', '0']),
+      /--nodes must be a number 1\.\.8/,
+    );
+    assert.throws(() => parseOptions(['cluster', '--nodes', '1,x']), /--nodes/);
+  });
+
+  it('counts the CPU of a process tree, its children included (PostgreSQL forks a backend per connection)', async () => {
+    // The parent idles; its child burns ~400 ms of CPU, then idles. Both exit by themselves.
+    const grandchild =
+      'const end = Date.now() + 400; while (Date.now() < end); setTimeout(() => {}, 4000);';
+    const parent = spawn(
+      process.execPath,
+      [
+        '-e',
+        `require('node:child_process').spawn(process.execPath, ['-e', ${JSON.stringify(grandchild)}], { stdio: 'ignore' }); setTimeout(() => {}, 4000);`,
+      ],
+      { stdio: 'ignore' },
+    );
+    try {
+      const pid = parent.pid as number;
+      let children = 0;
+      for (let i = 0; i < 60 && children < 350_000; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        children = treeCpuMicros(pid) - cpuMicros(pid);
+      }
+      assert.ok(children >= 350_000, `children's CPU ${children} µs`);
+      assert.ok(cpuMicros(pid) < 350_000, `the parent alone idles: ${cpuMicros(pid)} µs`);
+      assert.equal(treeCpuMicros(2 ** 22 + 12_345), 0, 'no such process: nothing counted');
+    } finally {
+      parent.kill();
+    }
   });
 
   it('--pin runs a child on the CPUs it is given', { skip: !canPin() }, async () => {

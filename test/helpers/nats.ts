@@ -16,6 +16,8 @@ export function natsUnavailable(): string | undefined {
 export interface NatsServer {
   /** `nats://127.0.0.1:<port>` */
   readonly url: string;
+  /** nats-server's pid, or -1 while stopped. */
+  readonly pid: number;
   stop(): Promise<void>;
   /** Starts it again on the same port. */
   start(): Promise<void>;
@@ -58,5 +60,12 @@ export async function startNats(): Promise<NatsServer> {
   }
 
   await start();
-  return { url, start, stop };
+  return {
+    url,
+    get pid() {
+      return child?.pid ?? -1;
+    },
+    start,
+    stop,
+  };
 }

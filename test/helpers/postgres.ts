@@ -46,6 +46,8 @@ export interface PostgresServer {
   /** `postgres://…` for the database `quickim`. */
   readonly url: string;
   readonly port: number;
+  /** The postmaster's pid (its backends are its children), or -1 while stopped. */
+  readonly pid: number;
   /** Stops the server (fast shutdown) and waits for it to exit. */
   stop(): Promise<void>;
   /** Starts it again on the same port and data. */
@@ -65,8 +67,11 @@ export function postgresUnavailable(): string | undefined {
 
 let dbCounter = 0;
 
-/** Starts a throwaway PostgreSQL on 127.0.0.1 and a free port, in a temporary directory. */
-export async function startPostgres(): Promise<PostgresServer> {
+/**
+ * Starts a throwaway PostgreSQL on 127.0.0.1 and a free port, in a temporary directory. By
+ * default nothing waits for the disk (tests); `settings` (`name=value`) override that.
+ */
+export async function startPostgres(settings: readonly string[] = []): Promise<PostgresServer> {
   const bin = postgresBin();
   if (!bin) throw new Error(postgresUnavailable());
   const user = runAs();
@@ -100,6 +105,7 @@ export async function startPostgres(): Promise<PostgresServer> {
       'full_page_writes=off',
       '-c',
       'max_connections=200',
+      ...settings.flatMap((setting) => ['-c', setting]),
     ];
     const proc = spawn(join(bin as string, 'postgres'), args, {
       stdio: ['ignore', 'ignore', 'pipe'],
@@ -156,6 +162,9 @@ export async function startPostgres(): Promise<PostgresServer> {
   return {
     url,
     port,
+    get pid() {
+      return child?.pid ?? -1;
+    },
     start,
     stop,
     createDatabase,
