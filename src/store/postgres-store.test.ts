@@ -1,9 +1,12 @@
-import { after, before, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { MsgIdAllocator } from '../domain/msg-id.js';
 import { storeContract } from '../../test/contracts/store.contract.js';
 import { postgresUnavailable, startPostgres } from '../../test/helpers/postgres.js';
 import type { PostgresServer } from '../../test/helpers/postgres.js';
 import { skipReason } from '../../test/helpers/processes.js';
 import { PostgresStore } from './postgres-store.js';
+import type { AppendResult } from './store.js';
 
 const skip = skipReason(postgresUnavailable());
 
@@ -20,5 +23,96 @@ describe('PostgresStore', { skip }, () => {
     const url = await server.createDatabase();
     const store = await PostgresStore.open({ url, timeoutMs: 5000 });
     return { store, cleanup: () => store.close().catch(() => {}) };
+  });
+
+  describe('two nodes appending to one conversation', () => {
+    /** Two stores (nodes) on one fresh database, each with its own id allocator. */
+    async function twoNodes(
+      fn: (
+        nodes: readonly {
+          store: PostgresStore;
+          send: (content: string) => Promise<AppendResult>;
+        }[],
+      ) => Promise<void>,
+    ): Promise<void> {
+      const url = await server.createDatabase();
+      const stores = [
+        await PostgresStore.open({ url, timeoutMs: 5000 }),
+        await PostgresStore.open({ url, timeoutMs: 5000 }),
+      ];
+      try {
+        await stores[0]!.createConversation('c', 0, ['alice', 'bob']);
+        const nodes = stores.map((store, i) => {
+          const ids = new MsgIdAllocator(i + 1);
+          return {
+            store,
+            send: (content: string) =>
+              store.appendMessage(
+                {
+                  conversationId: 'c',
+                  fromSession: 'alice',
+                  status: 0,
+                  type: 1,
+                  content,
+                  sendTime: Date.now() * 1000,
+                },
+                (last) => ids.next(last),
+              ),
+          };
+        });
+        await fn(nodes);
+      } finally {
+        for (const s of stores) await s.close();
+      }
+    }
+
+    function appended(r: AppendResult): { id: string; previous: string | null } {
+      assert.equal(r.kind, 'appended');
+      if (r.kind !== 'appended') throw new Error('unreachable');
+      return { id: r.message.MsgId, previous: r.previousMsgId };
+    }
+
+    it('names the true previous message when another node appended since this one did', () =>
+      twoNodes(async ([a, b]) => {
+        const m1 = appended(await a!.send('1'));
+        const m2 = appended(await a!.send('2'));
+        assert.equal(m2.previous, m1.id);
+        const m3 = appended(await b!.send('3'));
+        assert.equal(m3.previous, m2.id);
+        // a last stored m2: its guess is stale, and the append must say m3 came before.
+        const m4 = appended(await a!.send('4'));
+        assert.equal(m4.previous, m3.id);
+        assert.ok(m4.id > m3.id);
+        assert.equal(await b!.store.lastMsgId('c'), m4.id);
+        const history = await b!.store.history('c', 'before', null, 10);
+        assert.deepEqual(
+          history.map((m) => m.Content),
+          ['1', '2', '3', '4'],
+        );
+      }));
+
+    it('refuses a sender who left through another node, though this node knows the last id', () =>
+      twoNodes(async ([a, b]) => {
+        appended(await a!.send('1'));
+        assert.equal(await b!.store.leave('c', 'alice'), true);
+        assert.deepEqual(await a!.send('2'), { kind: 'not-member' });
+        assert.equal((await a!.store.history('c', 'before', null, 10)).length, 1);
+      }));
+
+    it('keeps ids rising in commit order, each naming the one before, under concurrent sends on both', () =>
+      twoNodes(async ([a, b]) => {
+        const sends: Promise<AppendResult>[] = [];
+        for (let i = 0; i < 40; i++) sends.push((i % 2 === 0 ? a! : b!).send(String(i)));
+        const results = (await Promise.all(sends)).map(appended);
+        const byId = [...results].sort((x, y) => (x.id < y.id ? -1 : 1));
+        assert.equal(new Set(byId.map((m) => m.id)).size, 40);
+        assert.equal(byId[0]!.previous, null);
+        for (let i = 1; i < byId.length; i++) assert.equal(byId[i]!.previous, byId[i - 1]!.id);
+        const stored = await a!.store.range('c', byId[0]!.id, byId[39]!.id, 1000, false);
+        assert.deepEqual(
+          stored.map((m) => m.MsgId),
+          byId.map((m) => m.id),
+        );
+      }));
   });
 });
