@@ -11,9 +11,16 @@ import type { NatsServer } from '../../test/helpers/nats.js';
 import { postgresUnavailable, startPostgres } from '../../test/helpers/postgres.js';
 import type { PostgresServer } from '../../test/helpers/postgres.js';
 import type { Column } from '../lib/report.js';
-import { genBase, repeat, withSession } from './common.js';
+import { repeat, withSession } from './common.js';
 import type { Context, Variant, WorkloadOutput } from './common.js';
-import { columns, fanoutNotes, maxRateColumn, measureFanout, ratioKeys } from './fanout.js';
+import {
+  columns,
+  fanoutConfig,
+  fanoutNotes,
+  maxRateColumn,
+  measureFanout,
+  ratioKeys,
+} from './fanout.js';
 
 /**
  * PostgreSQL as durable as the embedded store's default (WAL, `synchronous = NORMAL`): a
@@ -49,8 +56,6 @@ export async function cluster(ctx: Context): Promise<WorkloadOutput> {
       extra: { nodes: n, shared: true },
     })),
   ];
-  const steps = o.findMax ? o.maxSteps : 1;
-  const lifetimeMs = (o.warmup + o.seconds * steps) * 1000 + steps * o.drainMs + 600_000;
   // The same key on every node, so a token from one is valid on all.
   const jwtKey = randomBytes(32).toString('base64url');
 
@@ -71,17 +76,7 @@ export async function cluster(ctx: Context): Promise<WorkloadOutput> {
         ctx,
         v,
         rep,
-        (baseUrl, nodeUrls) => ({
-          kind: 'fanout',
-          ...genBase(ctx, baseUrl, lifetimeMs),
-          nodeUrls,
-          target: 'quick-im',
-          receiver: 'ws',
-          rooms: o.rooms,
-          members: o.members,
-          payloadBytes: o.payload,
-          maxInflight: 20_000,
-        }),
+        (baseUrl, nodeUrls) => fanoutConfig(ctx, baseUrl, 'quick-im', 'ws', nodeUrls),
         300_000,
         async ({ servers, gen, ready }) => {
           const { metrics, raw } = await measureFanout(ctx, v.label, rep, gen, {

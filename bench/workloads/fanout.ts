@@ -4,7 +4,7 @@
  */
 import { cpuWindow, rssBytes } from '../lib/proc.js';
 import type { Child, CpuWindow } from '../lib/proc.js';
-import type { FanoutResult, Receiver } from '../lib/protocol.js';
+import type { FanoutGenConfig, FanoutResult, Receiver, Target } from '../lib/protocol.js';
 import type { Column } from '../lib/report.js';
 import { fmt } from '../lib/stats.js';
 import { targetTitles } from '../lib/targets.js';
@@ -157,6 +157,33 @@ export async function measureFanout(
   return { metrics, raw: { warmup, steps: tries.map((t) => ({ ...t, metrics: metricsOf(t) })) } };
 }
 
+/**
+ * The generator's configuration for the fan-out phases of one session (on several nodes when
+ * `nodeUrls` names them). It lives long enough for the warm-up, every step and their drains.
+ */
+export function fanoutConfig(
+  ctx: Context,
+  baseUrl: string,
+  target: Target,
+  receiver: Receiver,
+  nodeUrls?: readonly string[],
+): FanoutGenConfig {
+  const o = ctx.opts;
+  const steps = o.findMax ? o.maxSteps : 1;
+  const lifetimeMs = (o.warmup + o.seconds * steps) * 1000 + steps * o.drainMs + 600_000;
+  return {
+    kind: 'fanout',
+    ...genBase(ctx, baseUrl, lifetimeMs),
+    ...(nodeUrls === undefined ? {} : { nodeUrls }),
+    target,
+    receiver,
+    rooms: o.rooms,
+    members: o.members,
+    payloadBytes: o.payload,
+    maxInflight: 20_000,
+  };
+}
+
 /** What every fan-out table says about how it was measured. */
 export function fanoutNotes(o: Options, connections: string): string[] {
   const notes = [
@@ -189,24 +216,12 @@ export async function fanout(ctx: Context): Promise<WorkloadOutput> {
     if (selected(ctx, target))
       variants.push({ label: targetTitles[target], target, extra: { receiver: 'ws' } });
   }
-  const steps = o.findMax ? o.maxSteps : 1;
-  const lifetimeMs = (o.warmup + o.seconds * steps) * 1000 + steps * o.drainMs + 600_000;
-
   const { rows, raw } = await repeat(ctx, variants, (v, rep) =>
     withSession(
       ctx,
       v,
       rep,
-      (baseUrl) => ({
-        kind: 'fanout',
-        ...genBase(ctx, baseUrl, lifetimeMs),
-        target: v.target,
-        receiver: v.extra.receiver,
-        rooms: o.rooms,
-        members: o.members,
-        payloadBytes: o.payload,
-        maxInflight: 20_000,
-      }),
+      (baseUrl) => fanoutConfig(ctx, baseUrl, v.target, v.extra.receiver),
       300_000,
       async ({ server, gen, ready }) => {
         const { metrics, raw } = await measureFanout(ctx, v.label, rep, gen, {

@@ -4,6 +4,7 @@ import type { ConversationDetail } from '../domain/conversation.js';
 import { UnavailableError } from '../domain/errors.js';
 import type { Message } from '../domain/message.js';
 import { postgresMigrations } from './migrations/postgres.js';
+import { appendedResult } from './store.js';
 import type {
   AllocateMsgId,
   AppendResult,
@@ -76,26 +77,6 @@ function draftValues(draft: MessageDraft, msgId: string): unknown[] {
     draft.type,
     draft.content,
   ];
-}
-
-function appendedResult(
-  draft: MessageDraft,
-  msgId: string,
-  previousMsgId: string | null,
-): AppendResult {
-  return {
-    kind: 'appended',
-    previousMsgId,
-    message: {
-      MsgId: msgId,
-      ConversationID: draft.conversationId,
-      FromSession: draft.fromSession,
-      SendTime: draft.sendTime,
-      Status: draft.status,
-      Type: draft.type,
-      Content: draft.content,
-    },
-  };
 }
 
 /** The shared store for several nodes: PostgreSQL through a `pg` pool. */

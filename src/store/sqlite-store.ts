@@ -4,6 +4,7 @@ import { UnavailableError } from '../domain/errors.js';
 import type { Message } from '../domain/message.js';
 import { sqliteMigrations } from './migrations/sqlite.js';
 import { SqliteCheckpointer } from './sqlite-checkpointer.js';
+import { appendedResult } from './store.js';
 import type {
   AllocateMsgId,
   AppendResult,
@@ -391,19 +392,7 @@ export class SqliteStore implements Store {
       draft.content,
     );
     remember(this.lastIds, draft.conversationId, msgId);
-    return {
-      kind: 'appended',
-      previousMsgId: last,
-      message: {
-        MsgId: msgId,
-        ConversationID: draft.conversationId,
-        FromSession: draft.fromSession,
-        SendTime: draft.sendTime,
-        Status: draft.status,
-        Type: draft.type,
-        Content: draft.content,
-      },
-    };
+    return appendedResult(draft, msgId, last);
   }
 
   /**

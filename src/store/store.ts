@@ -28,6 +28,27 @@ export type AppendResult =
   | { readonly kind: 'not-found' }
   | { readonly kind: 'not-member' };
 
+/** The `appended` result of storing `draft` as `msgId` after `previousMsgId`. */
+export function appendedResult(
+  draft: MessageDraft,
+  msgId: string,
+  previousMsgId: string | null,
+): AppendResult {
+  return {
+    kind: 'appended',
+    previousMsgId,
+    message: {
+      MsgId: msgId,
+      ConversationID: draft.conversationId,
+      FromSession: draft.fromSession,
+      SendTime: draft.sendTime,
+      Status: draft.status,
+      Type: draft.type,
+      Content: draft.content,
+    },
+  };
+}
+
 /** Outcome of a session asking to join by itself. */
 export type SelfJoinResult = 'joined' | 'not-found' | 'kicked';
 
