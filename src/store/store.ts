@@ -14,7 +14,10 @@ export interface MessageDraft {
 
 /**
  * Returns the new id, strictly greater than `lastMsgId` (the conversation's last id, or null
- * for its first message). Called inside the transaction, after the conversation is locked.
+ * for its first message). Called before the message is written: under the conversation's lock,
+ * or (PostgreSQL) with the last id this node stored, which the write then checks; when that
+ * check fails the store calls it again with the true last id, so not every id it returns is
+ * stored.
  */
 export type AllocateMsgId = (lastMsgId: string | null) => string;
 
