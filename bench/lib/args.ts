@@ -164,8 +164,8 @@ export function parseOptions(argv: readonly string[]): Options | null {
     targets,
     rooms: num(v.rooms, 'rooms', quick ? 50 : 100, 1, 100_000),
     members: num(v.members, 'members', 10, 1, 1000),
-    // On PostgreSQL + NATS a message costs ~4× the embedded node's CPU (four round trips to
-    // PostgreSQL per append): 2,000/s overloads this 2-core machine, 500/s does not.
+    // On PostgreSQL + NATS a message costs about twice the embedded node's CPU in all (nodes,
+    // postgres, nats-server): 2,000/s overloads this 2-core machine (healthy up to ~1,500).
     rate: num(v.rate, 'rate', workload === 'cluster' ? 500 : 2000, 1, 1_000_000),
     seconds: num(v.seconds, 'seconds', defaultSeconds, 0.5, 3600),
     warmup: num(v.warmup, 'warmup', isSend ? (quick ? 1 : 2) : quick ? 2 : 5, 0, 600),

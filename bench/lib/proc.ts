@@ -60,13 +60,19 @@ export function fdLimitOf(pid: number): number {
   }
 }
 
+/**
+ * The fields of /proc/<pid>/stat after the command name, so index 0 is field 3 (state) of
+ * proc(5): ppid is [1], utime [11], stime [12], cutime [13], cstime [14].
+ */
+function statFields(pid: number): string[] {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
 /** utime + stime of a process (all its threads), in microseconds. */
 export function cpuMicros(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // After the command name: state is field 3, utime 14, stime 15 (1-based in proc(5)).
-  const ticks = Number(fields[11]) + Number(fields[12]);
-  return (ticks * 1e6) / CLK_TCK;
+  const f = statFields(pid);
+  return ((Number(f[11]) + Number(f[12])) * 1e6) / CLK_TCK;
 }
 
 /** Resident set size of a process, in bytes (VmRSS). */
@@ -89,37 +95,28 @@ function cpuTotals(): { busy: number; total: number } {
  * connection), plus what its reaped children used (cutime + cstime), in microseconds.
  */
 export function treeCpuMicros(rootPid: number): number {
-  const parents = new Map<number, number>();
+  // One read of each process's stat: its parent and its own ticks.
+  const procs = new Map<number, { parent: number; ticks: number }>();
   for (const entry of readdirSync('/proc')) {
     const pid = Number(entry);
     if (!Number.isInteger(pid)) continue;
     try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      parents.set(pid, Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+      const f = statFields(pid);
+      const children = pid === rootPid ? Number(f[13]) + Number(f[14]) : 0;
+      procs.set(pid, { parent: Number(f[1]), ticks: Number(f[11]) + Number(f[12]) + children });
     } catch {
-      // exited meanwhile
+      // exited meanwhile: its time is in its parent's cutime once reaped
     }
   }
   const inTree = (pid: number): boolean => {
     for (let p = pid, depth = 0; p > 1 && depth < 64; depth++) {
       if (p === rootPid) return true;
-      p = parents.get(p) ?? 0;
+      p = procs.get(p)?.parent ?? 0;
     }
     return false;
   };
   let ticks = 0;
-  for (const pid of parents.keys()) {
-    if (!inTree(pid)) continue;
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      // utime 14, stime 15, cutime 16, cstime 17 (1-based in proc(5)); children only for the root.
-      ticks += Number(f[11]) + Number(f[12]);
-      if (pid === rootPid) ticks += Number(f[13]) + Number(f[14]);
-    } catch {
-      // exited meanwhile: its time is in its parent's cutime once reaped
-    }
-  }
+  for (const [pid, proc] of procs) if (inTree(pid)) ticks += proc.ticks;
   return (ticks * 1e6) / CLK_TCK;
 }
 

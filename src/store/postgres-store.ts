@@ -66,6 +66,30 @@ function prepared(text: string, values: readonly unknown[]): QueryConfig {
 /** Conversations whose newest MsgId a node keeps for its one-statement appends. */
 const LAST_ID_ENTRIES = 100_000;
 
+/*
+ * The append statements, built once: they run on every send, and `prepared` looks each text
+ * up by value. `$1`…`$7` are `draftValues`.
+ */
+/** Appends if `$8` is still the conversation's newest id and the sender still a member. */
+const APPEND_AFTER = `WITH c AS (
+    UPDATE conversations SET last_msg_id = $2, last_send_time = $4, last_send_session = $3
+    WHERE id = $1 AND last_msg_id IS NOT DISTINCT FROM $8::text
+      AND EXISTS (SELECT 1 FROM members
+                  WHERE conversation_id = $1 AND session = $3 AND state = ${MEMBER})
+    RETURNING id)
+  INSERT INTO messages (conversation_id, msg_id, from_session, send_time, status, type, content)
+  SELECT $1, $2, $3, $4, $5, $6, $7 FROM c
+  RETURNING 1 AS one`;
+/** Locks the conversation and reads its newest id and the sender's membership. */
+const LOCK_FOR_APPEND = `SELECT c.last_msg_id, m.state FROM conversations c
+  LEFT JOIN members m ON m.conversation_id = c.id AND m.session = $2
+  WHERE c.id = $1 FOR UPDATE OF c`;
+/** Appends under that lock. */
+const APPEND_LOCKED = `WITH m AS (
+    INSERT INTO messages (conversation_id, msg_id, from_session, send_time, status, type, content)
+    VALUES ($1, $2, $3, $4, $5, $6, $7))
+  UPDATE conversations SET last_msg_id = $2, last_send_time = $4, last_send_session = $3 WHERE id = $1`;
+
 /** `$1`…`$7` of both append statements. */
 function draftValues(draft: MessageDraft, msgId: string): unknown[] {
   return [
@@ -336,18 +360,10 @@ export class PostgresStore implements Store {
     const guess = this.lastIds.get(draft.conversationId);
     if (guess !== undefined) {
       const msgId = allocate(guess);
-      const appended = await this.rows<{ one: number }>(
-        `WITH c AS (
-           UPDATE conversations SET last_msg_id = $2, last_send_time = $4, last_send_session = $3
-           WHERE id = $1 AND last_msg_id IS NOT DISTINCT FROM $8::text
-             AND EXISTS (SELECT 1 FROM members
-                         WHERE conversation_id = $1 AND session = $3 AND state = ${MEMBER})
-           RETURNING id)
-         INSERT INTO messages (conversation_id, msg_id, from_session, send_time, status, type, content)
-         SELECT $1, $2, $3, $4, $5, $6, $7 FROM c
-         RETURNING 1 AS one`,
-        [...draftValues(draft, msgId), guess],
-      );
+      const appended = await this.rows<{ one: number }>(APPEND_AFTER, [
+        ...draftValues(draft, msgId),
+        guess,
+      ]);
       if (appended.length === 1) {
         this.rememberLast(draft.conversationId, msgId);
         return appendedResult(draft, msgId, guess);
@@ -371,26 +387,13 @@ export class PostgresStore implements Store {
   private lockedAppend(draft: MessageDraft, allocate: AllocateMsgId): Promise<AppendResult> {
     return this.tx(async (c): Promise<AppendResult> => {
       const { rows } = await c.query<{ last_msg_id: string | null; state: number | null }>(
-        prepared(
-          `SELECT c.last_msg_id, m.state FROM conversations c
-           LEFT JOIN members m ON m.conversation_id = c.id AND m.session = $2
-           WHERE c.id = $1 FOR UPDATE OF c`,
-          [draft.conversationId, draft.fromSession],
-        ),
+        prepared(LOCK_FOR_APPEND, [draft.conversationId, draft.fromSession]),
       );
       const row = rows[0];
       if (!row) return { kind: 'not-found' };
       if (row.state !== MEMBER) return { kind: 'not-member' };
       const msgId = allocate(row.last_msg_id);
-      await c.query(
-        prepared(
-          `WITH m AS (
-             INSERT INTO messages (conversation_id, msg_id, from_session, send_time, status, type, content)
-             VALUES ($1, $2, $3, $4, $5, $6, $7))
-           UPDATE conversations SET last_msg_id = $2, last_send_time = $4, last_send_session = $3 WHERE id = $1`,
-          draftValues(draft, msgId),
-        ),
-      );
+      await c.query(prepared(APPEND_LOCKED, draftValues(draft, msgId)));
       return appendedResult(draft, msgId, row.last_msg_id);
     });
   }
