@@ -5,7 +5,7 @@ import { serializeMessage } from '../domain/message.js';
 import { formatMsgId, msgIdBefore } from '../domain/msg-id.js';
 import type { Store } from '../store/store.js';
 import type { Wire } from '../transports/transport.js';
-import type { Clock } from './clock.js';
+import type { Clock } from '../domain/clock.js';
 import { CloseReason } from './close-reasons.js';
 import { Frame } from './frame.js';
 import { Room } from './room.js';

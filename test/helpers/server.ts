@@ -7,7 +7,7 @@ import { buildApp } from '../../src/app.js';
 import type { App } from '../../src/app.js';
 import { defaultSettings } from '../../src/config/settings.js';
 import type { Settings } from '../../src/config/settings.js';
-import type { Clock } from '../../src/realtime/clock.js';
+import type { Clock } from '../../src/domain/clock.js';
 
 export interface TestServer {
   readonly app: App;

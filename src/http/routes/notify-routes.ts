@@ -5,7 +5,7 @@ import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest }
 import { WebSocketServer } from 'ws';
 import { ErrorCode, ImError, errorSpecs } from '../../domain/errors.js';
 import { isMsgId } from '../../domain/msg-id.js';
-import type { Clock } from '../../realtime/clock.js';
+import type { Clock } from '../../domain/clock.js';
 import type { Connection, Hub } from '../../realtime/hub.js';
 import type { TokenClaims, TokenService } from '../../services/token-service.js';
 import { PollWire } from '../../transports/poll-transport.js';
