@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Events, connect } from 'nats';
-import type { NatsConnection, Subscription } from 'nats';
+import type { ConnectionOptions, NatsConnection, Subscription } from 'nats';
 import { UnavailableError } from '../domain/errors.js';
 import type { Bus, BusEvent, BusHandler } from './bus.js';
 
@@ -43,6 +43,25 @@ export function decodeEvent(text: string): BusEvent {
 /** Payload on the wire: `<busId> <seq>\n` then the event, so a publisher knows its own echo. */
 function frameEvent(busId: string, seq: number, event: BusEvent): Uint8Array {
   return encodeEvent(event, `${busId} ${seq}\n`);
+}
+
+/**
+ * Connection options for a `--bus` URL: `nats://` or `tls://` (TLS, verified against the
+ * system's CAs and `NODE_EXTRA_CA_CERTS`), with optional credentials in the URL —
+ * `user:password@host` or a token alone, `token@host` (percent-encoded where needed).
+ * The credentials go to the client as options, never as part of a server name it may log.
+ */
+export function natsConnectOptions(url: string): ConnectionOptions {
+  const u = new URL(url);
+  const tls = u.protocol === 'tls:';
+  if (!tls && u.protocol !== 'nats:') throw new Error('must be a nats:// or tls:// URL');
+  const server = `nats://${u.host}`;
+  const auth: ConnectionOptions = {};
+  const user = decodeURIComponent(u.username);
+  const pass = decodeURIComponent(u.password);
+  if (user !== '' && u.password !== '') Object.assign(auth, { user, pass });
+  else if (user !== '') Object.assign(auth, { token: user });
+  return { servers: server, ...auth, ...(tls ? { tls: {} } : {}) };
 }
 
 export interface NatsBusOptions {
@@ -88,7 +107,7 @@ export class NatsBus implements Bus {
   /** Connects; rejects when NATS cannot be reached at start. */
   static async open(options: NatsBusOptions): Promise<NatsBus> {
     const nc = await connect({
-      servers: options.url,
+      ...natsConnectOptions(options.url),
       name: 'quick-im',
       reconnect: true,
       maxReconnectAttempts: -1,

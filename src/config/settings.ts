@@ -76,8 +76,8 @@ function store(text: string): StoreSetting {
 
 function bus(text: string): BusSetting {
   if (text === 'memory') return { kind: 'memory' };
-  if (/^nats:\/\/./.test(text)) return { kind: 'nats', url: text };
-  throw new Error('must be "memory" or a nats:// URL');
+  if (/^(nats|tls):\/\/./.test(text)) return { kind: 'nats', url: text };
+  throw new Error('must be "memory" or a nats:// or tls:// URL');
 }
 
 function bool(text: string): boolean {
@@ -136,7 +136,7 @@ export const fields = [
     flag: 'bus',
     env: 'QUICKIM_BUS',
     fallback: 'memory',
-    doc: '`memory` (one node) or a `nats://host:port` URL (several nodes).',
+    doc: '`memory` (one node), or a `nats://host:port` or `tls://host:port` URL (several nodes); credentials as `user:password@` or `token@`.',
     parse: bus,
   }),
   field({
