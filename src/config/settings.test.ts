@@ -28,6 +28,8 @@ function assertRejects(load: () => unknown, flag: string): void {
   });
 }
 
+const KEY = 'k'.repeat(32);
+
 describe('loadSettings', () => {
   describe('defaults', () => {
     it('equal the contract "Running" table', () => {
@@ -99,7 +101,7 @@ describe('loadSettings', () => {
         'max-body-bytes': ['2000', '3000', '4000'],
         'inner-allow': ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16'],
         'trust-proxy': ['10.0.0.1', '10.0.0.2', '10.0.0.3'],
-        'jwt-key': ['flag-key', 'env-key', 'file-key'],
+        'jwt-key': ['flag-key'.repeat(4), 'env-key'.repeat(5), 'file-key'.repeat(4)],
       };
       for (const [flag, [fromFlag, fromEnv, fromFile]] of Object.entries(samples)) {
         const f = fields.find((x) => x.flag === flag);
@@ -141,16 +143,20 @@ describe('loadSettings', () => {
   describe('values', () => {
     it('parses postgres:// and postgresql:// stores into the postgres variant', () => {
       const url = 'postgres://im:secret@db.internal:5432/quickim';
-      assert.deepEqual(loadSettings(['--store', url], {}).store, { kind: 'postgres', url });
+      const key = ['--jwt-key', KEY];
+      assert.deepEqual(loadSettings(['--store', url, ...key], {}).store, { kind: 'postgres', url });
       const alt = 'postgresql://db/quickim';
-      assert.deepEqual(loadSettings([], { QUICKIM_STORE: alt }).store, {
+      assert.deepEqual(loadSettings(key, { QUICKIM_STORE: alt }).store, {
         kind: 'postgres',
         url: alt,
       });
     });
 
     it('parses a nats:// bus into the nats variant when the store is shared', () => {
-      const s = loadSettings(['--bus', 'nats://10.0.0.5:4222', '--store', 'postgres://db/im'], {});
+      const s = loadSettings(
+        ['--bus', 'nats://10.0.0.5:4222', '--store', 'postgres://db/im', '--jwt-key', KEY],
+        {},
+      );
       assert.deepEqual(s.bus, { kind: 'nats', url: 'nats://10.0.0.5:4222' });
       assert.deepEqual(s.store, { kind: 'postgres', url: 'postgres://db/im' });
     });
@@ -166,7 +172,7 @@ describe('loadSettings', () => {
 
     it('treats an empty jwt key as "generate one" and keeps a given key', () => {
       assert.equal(loadSettings(['--jwt-key', ''], {}).jwtKey, undefined);
-      assert.equal(loadSettings(['--jwt-key', 's3cret'], {}).jwtKey, 's3cret');
+      assert.equal(loadSettings(['--jwt-key', KEY], {}).jwtKey, KEY);
     });
 
     it('accepts port 0 and 65535', () => {
@@ -252,6 +258,83 @@ describe('loadSettings', () => {
         '--bus',
       );
     });
+  });
+});
+
+describe('safe defaults in settings', () => {
+  it('refuse a signing key shorter than 32 bytes without echoing it', () => {
+    assertRejects(
+      () => loadSettings(['--jwt-key', 'short-secret-31-bytes-long-xxxx'], {}),
+      '--jwt-key',
+    );
+    assert.throws(
+      () => loadSettings(['--jwt-key', 'short-secret'], {}),
+      (err: Error) => !err.message.includes('short-secret') && /32 bytes/.test(err.message),
+    );
+    assert.equal(loadSettings([], { QUICKIM_JWT_KEY: 'é'.repeat(16) }).jwtKey, 'é'.repeat(16));
+  });
+
+  it('read the key from --jwt-key-file, one trailing newline ignored', () => {
+    const path = configFile(`${KEY}\n`);
+    assert.equal(loadSettings(['--jwt-key-file', path], {}).jwtKey, KEY);
+    assert.equal(loadSettings([], { QUICKIM_JWT_KEY_FILE: configFile(`${KEY}\r\n`) }).jwtKey, KEY);
+    assertRejects(
+      () => loadSettings(['--jwt-key-file', configFile('tiny\n')], {}),
+      '--jwt-key-file',
+    );
+    assertRejects(
+      () => loadSettings(['--jwt-key-file', join(dir, 'missing.key')], {}),
+      '--jwt-key-file',
+    );
+    assertRejects(
+      () => loadSettings(['--jwt-key-file', path, '--jwt-key', KEY], {}),
+      '--jwt-key-file',
+    );
+  });
+
+  it('refuse the PostgreSQL store without a configured key', () => {
+    assertRejects(() => loadSettings(['--store', 'postgres://db/im'], {}), '--jwt-key');
+    const s = loadSettings(['--store', 'postgres://db/im', '--jwt-key-file', configFile(KEY)], {});
+    assert.equal(s.jwtKey, KEY);
+  });
+
+  it('never echo a database password or a bus credential in an error', () => {
+    const bad = (argv: string[]) => {
+      try {
+        loadSettings(argv, {});
+      } catch (err) {
+        return (err as Error).message;
+      }
+      assert.fail('expected a SettingsError');
+    };
+    for (const url of ['postgres:/im:hunter2-pw@db/im', 'mysql://im:hunter2-pw@db/im']) {
+      const store = bad(['--store', url]);
+      assert.match(store, /^--store: /);
+      assert.ok(!store.includes('hunter2'), store);
+    }
+    const bus = bad(['--bus', 'redis://u:hunter2-pw@bus:1']);
+    assert.ok(!bus.includes('hunter2'), bus);
+    assert.match(bus, /^--bus: /);
+    const token = bad(['--bus', 'nat://hunter2-token@bus:1']);
+    assert.ok(!token.includes('hunter2'), token);
+  });
+
+  it('turn the demo on with --demo alone, and leave it off by default', () => {
+    assert.equal(loadSettings([], {}).demo, false);
+    assert.equal(loadSettings(['--demo'], {}).demo, true);
+    assert.equal(loadSettings(['--demo', '--port', '1'], {}).demo, true);
+    assert.equal(loadSettings(['--demo', 'false'], {}).demo, false);
+    assert.equal(loadSettings([], { QUICKIM_DEMO: 'true' }).demo, true);
+  });
+
+  it('default the limits as EXTENSIONS.md says', () => {
+    const s = loadSettings([], {});
+    assert.equal(s.requestTimeoutMs, 30_000);
+    assert.equal(s.maxConnections, 50_000);
+    assert.equal(s.sendRate, 20);
+    assert.equal(s.joinRate, 60);
+    assert.equal(s.shutdownGraceMs, 10_000);
+    assert.equal(loadSettings(['--send-rate', '0', '--join-rate', '0'], {}).sendRate, 0);
   });
 });
 

@@ -12,7 +12,9 @@ export interface Settings {
   readonly dataDir: string;
   readonly store: StoreSetting;
   readonly bus: BusSetting;
+  /** From `--jwt-key`, or read from `--jwt-key-file`; undefined: generated (SQLite only). */
   readonly jwtKey: string | undefined;
+  readonly jwtKeyFile: string | undefined;
   readonly innerAllow: readonly string[];
   readonly trustProxy: readonly string[];
   readonly tokenTtlSec: number;
@@ -27,6 +29,10 @@ export interface Settings {
   readonly commitWindowMs: number;
   readonly walMaxMb: number;
   readonly shutdownGraceMs: number;
+  readonly requestTimeoutMs: number;
+  readonly maxConnections: number;
+  readonly sendRate: number;
+  readonly joinRate: number;
   readonly logLevel: LogLevel;
   readonly demo: boolean;
 }
@@ -43,6 +49,8 @@ interface Field<K extends keyof Settings> {
   readonly doc: string;
   readonly fallback: string;
   readonly parse: (text: string) => Settings[K];
+  /** How the value may appear in an error message; absent: verbatim. */
+  readonly shown?: (text: string) => string;
 }
 
 function int(min: number, max: number) {
@@ -78,6 +86,22 @@ function bus(text: string): BusSetting {
   if (text === 'memory') return { kind: 'memory' };
   if (/^(nats|tls):\/\/./.test(text)) return { kind: 'nats', url: text };
   throw new Error('must be "memory" or a nats:// or tls:// URL');
+}
+
+/** Shortest signing key: HS256 with fewer bytes than its hash is guessable offline. */
+export const MIN_JWT_KEY_BYTES = 32;
+
+function jwtKey(text: string): string | undefined {
+  if (text === '') return undefined;
+  if (Buffer.byteLength(text, 'utf8') < MIN_JWT_KEY_BYTES) {
+    throw new Error(`must be at least ${MIN_JWT_KEY_BYTES} bytes`);
+  }
+  return text;
+}
+
+/** A URL as it may be shown: whatever precedes an `@` (user, password, token) replaced. */
+function withoutPassword(text: string): string {
+  return text.replace(/^([a-z][a-z0-9+.-]*:\/*)?[^@/]*@/i, '$1***@');
 }
 
 function bool(text: string): boolean {
@@ -130,6 +154,7 @@ export const fields = [
     fallback: 'sqlite',
     doc: '`sqlite` (embedded, in the data dir) or a `postgres://` URL.',
     parse: store,
+    shown: withoutPassword,
   }),
   field({
     key: 'bus',
@@ -138,13 +163,23 @@ export const fields = [
     fallback: 'memory',
     doc: '`memory` (one node), or a `nats://host:port` or `tls://host:port` URL (several nodes); credentials as `user:password@` or `token@`.',
     parse: bus,
+    shown: withoutPassword,
   }),
   field({
     key: 'jwtKey',
     flag: 'jwt-key',
     env: 'QUICKIM_JWT_KEY',
     fallback: '',
-    doc: 'HS256 signing key; empty means generated on first start and kept in the data dir.',
+    doc: 'HS256 signing key, at least 32 bytes; none: generated on first start and kept in the data dir (SQLite only).',
+    parse: jwtKey,
+    shown: () => '[redacted]',
+  }),
+  field({
+    key: 'jwtKeyFile',
+    flag: 'jwt-key-file',
+    env: 'QUICKIM_JWT_KEY_FILE',
+    fallback: '',
+    doc: 'File holding the signing key (a trailing newline is ignored); instead of `--jwt-key`.',
     parse: (t) => (t === '' ? undefined : t),
   }),
   field({
@@ -260,6 +295,38 @@ export const fields = [
     parse: int(0, 600_000),
   }),
   field({
+    key: 'requestTimeoutMs',
+    flag: 'request-timeout-ms',
+    env: 'QUICKIM_REQUEST_TIMEOUT_MS',
+    fallback: '30000',
+    doc: 'A request (headers and body) must arrive whole within this, else its connection is closed; push streams are exempt once open.',
+    parse: int(1000, 600_000),
+  }),
+  field({
+    key: 'maxConnections',
+    flag: 'max-connections',
+    env: 'QUICKIM_MAX_CONNECTIONS',
+    fallback: '50000',
+    doc: 'Push connections (ws, sse, poll) this node holds at most; more are refused with 503.',
+    parse: int(1, 10_000_000),
+  }),
+  field({
+    key: 'sendRate',
+    flag: 'send-rate',
+    env: 'QUICKIM_SEND_RATE',
+    fallback: '20',
+    doc: 'Messages per second one session may send (burst twice that); over it 429. 0: no limit.',
+    parse: int(0, 1_000_000),
+  }),
+  field({
+    key: 'joinRate',
+    flag: 'join-rate',
+    env: 'QUICKIM_JOIN_RATE',
+    fallback: '60',
+    doc: 'Conversation creates and joins per minute one session may make (burst twice that); over it 429. 0: no limit.',
+    parse: int(0, 1_000_000),
+  }),
+  field({
     key: 'logLevel',
     flag: 'log-level',
     env: 'QUICKIM_LOG_LEVEL',
@@ -275,13 +342,15 @@ export const fields = [
     key: 'demo',
     flag: 'demo',
     env: 'QUICKIM_DEMO',
-    fallback: 'true',
-    doc: 'Serve the demo chat at `/demo` and its loopback-only token endpoint; a demo, turn off in production.',
+    fallback: 'false',
+    doc: 'Serve the demo chat at `/demo` and its loopback-only token endpoint (`--demo` alone turns it on).',
     parse: bool,
   }),
 ] as const;
 
 type Source = Readonly<Record<string, string | undefined>>;
+
+const booleanFlags = new Set(fields.filter((f) => f.parse === bool).map((f) => `--${f.flag}`));
 
 function readConfigFile(path: string): Source {
   let parsed: unknown;
@@ -303,6 +372,37 @@ function readConfigFile(path: string): Source {
       throw new SettingsError(`--${f.flag}: value in ${path} must be a string or a number`);
     }
     out[f.flag] = String(v);
+  }
+  return out;
+}
+
+/** The key in `path`, one trailing newline ignored; checked like `--jwt-key`. */
+function readKeyFile(path: string): string {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
+    throw new SettingsError(`--jwt-key-file: cannot read ${JSON.stringify(path)} (${code})`);
+  }
+  const key = text.replace(/\r?\n$/, '');
+  if (Buffer.byteLength(key, 'utf8') < MIN_JWT_KEY_BYTES) {
+    throw new SettingsError(
+      `--jwt-key-file: the key in ${JSON.stringify(path)} must be at least ${MIN_JWT_KEY_BYTES} bytes`,
+    );
+  }
+  return key;
+}
+
+/** `--demo` alone means `--demo true`: a boolean flag followed by no value (or by a flag) gets one. */
+function withBooleanValues(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    out.push(arg);
+    if (!booleanFlags.has(arg)) continue;
+    const next = argv[i + 1];
+    if (next === undefined || next.startsWith('--')) out.push('true');
   }
   return out;
 }
@@ -332,7 +432,12 @@ export function loadSettings(argv: readonly string[], env: Source = process.env)
       ['config', { type: 'string' as const }],
       ...fields.map((f) => [f.flag, { type: 'string' as const }]),
     ]);
-    values = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }).values;
+    values = parseArgs({
+      args: withBooleanValues(argv),
+      options,
+      strict: true,
+      allowPositionals: false,
+    }).values;
   } catch (err) {
     throw argvError(err);
   }
@@ -350,12 +455,24 @@ export function loadSettings(argv: readonly string[], env: Source = process.env)
       out[f.key] = f.parse(text);
     } catch (err) {
       // JSON.stringify escapes newlines in the value, keeping the message on one line.
+      const shown = f.shown ? f.shown(text) : text;
       throw new SettingsError(
-        `--${f.flag}: ${(err as Error).message} (got ${JSON.stringify(text)})`,
+        `--${f.flag}: ${(err as Error).message} (got ${JSON.stringify(shown)})`,
       );
     }
   }
+  if (out.jwtKeyFile !== undefined) {
+    if (out.jwtKey !== undefined) {
+      throw new SettingsError('--jwt-key-file: give --jwt-key or --jwt-key-file, not both');
+    }
+    out.jwtKey = readKeyFile(out.jwtKeyFile as string);
+  }
   const settings = out as unknown as Settings;
+  if (settings.store.kind === 'postgres' && settings.jwtKey === undefined) {
+    throw new SettingsError(
+      '--jwt-key: the PostgreSQL store needs --jwt-key or --jwt-key-file (every node must sign with one key)',
+    );
+  }
   if (settings.bus.kind === 'nats' && settings.store.kind === 'sqlite') {
     throw new SettingsError(
       '--bus: a nats:// bus needs a shared store (--store postgres://…), not the embedded sqlite',

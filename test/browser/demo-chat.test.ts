@@ -20,7 +20,7 @@ describe('demo chat in Chromium', { skip: skipReason(chromiumMissing()) }, () =>
   }
 
   before(async () => {
-    [server, browser] = await Promise.all([startServer(), launchChromium()]);
+    [server, browser] = await Promise.all([startServer({ demo: true }), launchChromium()]);
   });
 
   after(async () => {

@@ -10,7 +10,7 @@ const pane = { width: 500, height: 700 };
 
 const missing = chromiumMissing();
 if (missing !== undefined) throw new Error(missing);
-const server = await startServer();
+const server = await startServer({ demo: true });
 const browser = await launchChromium();
 try {
   const [alice, bob] = await Promise.all([

@@ -52,7 +52,7 @@ function nonLoopbackAddress(): string | undefined {
 
 describe('demo setting', () => {
   it('is on by default and parses true/false/1/0 from flag, environment and config', () => {
-    assert.equal(loadSettings([], {}).demo, true);
+    assert.equal(loadSettings([], {}).demo, false);
     assert.equal(loadSettings(['--demo', 'false'], {}).demo, false);
     assert.equal(loadSettings(['--demo', '1'], { QUICKIM_DEMO: 'false' }).demo, true);
     assert.equal(loadSettings([], { QUICKIM_DEMO: '0' }).demo, false);
@@ -192,7 +192,7 @@ describe('POST /demo/token', () => {
   before(async () => {
     const capture = { write: (line: string) => void logLines.push(line) };
     server = await startServer(
-      { trustProxy: ['127.0.0.1'] },
+      { demo: true, trustProxy: ['127.0.0.1'] },
       { logger: pino({ level: 'info' }, capture) },
     );
   });
@@ -282,7 +282,7 @@ describe('the loopback check', () => {
     { skip: address === undefined ? 'this machine has no non-loopback address' : false },
     async () => {
       const host = address as string;
-      const server = await startServer({ host, trustProxy: [host] });
+      const server = await startServer({ demo: true, host, trustProxy: [host] });
       try {
         const body = JSON.stringify({ session: 'alice', platform: 1 });
         const headers = { 'content-type': 'application/json' };
