@@ -26,6 +26,8 @@ describe(
       rmSync(dataDir, { recursive: true, force: true });
     });
 
+    const KEY = 'k'.repeat(32);
+
     /** Runs `src/main.ts`; asserts a non-zero exit and exactly one stderr line naming `flag`. */
     async function assertRefused(args: readonly string[], flag: string): Promise<string> {
       const run = await runMain([
@@ -54,7 +56,16 @@ describe(
     });
 
     it('refuses an unreachable PostgreSQL, naming --store', async () => {
-      await assertRefused(['--store', 'postgres://127.0.0.1:1/x'], '--store');
+      await assertRefused(['--store', 'postgres://127.0.0.1:1/x', '--jwt-key', KEY], '--store');
+    });
+
+    it('refuses the PostgreSQL store without a signing key, naming --jwt-key', async () => {
+      await assertRefused(['--store', postgres.url], '--jwt-key');
+    });
+
+    it('refuses a signing key under 32 bytes without printing it, naming --jwt-key', async () => {
+      const line = await assertRefused(['--jwt-key', 'a'], '--jwt-key');
+      assert.ok(!line.includes('"a"'), line);
     });
 
     it('refuses an unknown store scheme, naming --store', async () => {
@@ -68,7 +79,10 @@ describe(
 
     it('refuses an unreachable NATS with a reachable PostgreSQL, naming --bus', async () => {
       const port = await freePort();
-      await assertRefused(['--store', postgres.url, '--bus', `nats://127.0.0.1:${port}`], '--bus');
+      await assertRefused(
+        ['--store', postgres.url, '--bus', `nats://127.0.0.1:${port}`, '--jwt-key', KEY],
+        '--bus',
+      );
     });
   },
 );
