@@ -9,7 +9,7 @@ import { CidrSet } from './config/cidr.js';
 import type { Settings } from './config/settings.js';
 import { registerDemoRoutes } from './demo/demo-routes.js';
 import { MAX_NODE_ID, MsgIdAllocator } from './domain/msg-id.js';
-import { createHttpServer, innerOnly } from './http/server.js';
+import { corsHeaders, createHttpServer, innerOnly } from './http/server.js';
 import { registerInnerRoutes } from './http/routes/inner-routes.js';
 import { registerMiscRoutes } from './http/routes/misc-routes.js';
 import { registerNotifyRoutes } from './http/routes/notify-routes.js';
@@ -26,6 +26,10 @@ import { TokenService, loadOrCreateKey } from './services/token-service.js';
 import { PostgresStore } from './store/postgres-store.js';
 import { SqliteStore } from './store/sqlite-store.js';
 import type { Store } from './store/store.js';
+import { PollTransport } from './transports/poll-transport.js';
+import type { PollPositions } from './transports/poll-transport.js';
+import { SseTransport } from './transports/sse-transport.js';
+import { WsTransport } from './transports/ws-transport.js';
 
 export interface AppOptions {
   /** Defaults to a pino logger at `settings.logLevel`. */
@@ -180,13 +184,24 @@ export async function buildApp(settings: Settings, options: AppOptions = {}): Pr
   registerPublicRoutes(http, { tokens, conversations, messages });
   registerInnerRoutes(http, { tokens, conversations, innerAllow });
   if (settings.demo) registerDemoRoutes(http, { tokens });
-  const notify = registerNotifyRoutes(http, {
+  const ws = new WsTransport({ hub, clock, pingIntervalMs: settings.pingIntervalMs });
+  const positions: PollPositions = {
+    save: (session, platform, msgId, atMs) => store.savePollCursor(session, platform, msgId, atMs),
+    load: (session, platform, sinceMs) => store.pollCursor(session, platform, sinceMs),
+  };
+  registerNotifyRoutes(http, {
     tokens,
-    hub,
-    clock,
-    pingIntervalMs: settings.pingIntervalMs,
-    sseHeartbeatMs: settings.sseHeartbeatMs,
-    pollKeepMs: settings.pollKeepMs,
+    transports: {
+      ws,
+      sse: new SseTransport({
+        hub,
+        clock,
+        heartbeatMs: settings.sseHeartbeatMs,
+        headers: corsHeaders,
+      }),
+      poll: new PollTransport({ hub, positions, clock, keepMs: settings.pollKeepMs }),
+    },
+    upgrades: ws,
   });
   await http.ready();
   // One shared timer for every connection's heartbeat, expiry and poll deadline.
@@ -209,7 +224,7 @@ export async function buildApp(settings: Settings, options: AppOptions = {}): Pr
         // In-flight requests get the grace period; then whatever still holds a socket is cut.
         const deadline = setTimeout(() => {
           http.server.closeAllConnections();
-          notify.destroyAll();
+          ws.destroyAll();
         }, settings.shutdownGraceMs);
         await stopped;
         clearTimeout(deadline);

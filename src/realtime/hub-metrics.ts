@@ -1,4 +1,4 @@
-import type { Protocol } from '../transports/transport.js';
+import type { Protocol } from './wire.js';
 
 /** What the Hub counts; the metrics module implements it with prom-client. */
 export interface HubMetrics {

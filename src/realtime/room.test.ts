@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { MessageEvent } from '../bus/bus.js';
+import { ManualClock } from '../../test/helpers/manual-clock.js';
 import { GAP_WAIT_MS, Room } from './room.js';
 
 const ev = (id: string, prev: string | null): MessageEvent => ({
@@ -14,14 +15,14 @@ const ids = (events: readonly MessageEvent[]): string[] => events.map((e) => e.m
 
 describe('Room', () => {
   it('passes messages that arrive in order straight through', () => {
-    const room = new Room<string>('c', () => assert.fail('no gap expected'));
+    const room = new Room<string>('c', new ManualClock(), () => assert.fail('no gap expected'));
     assert.deepEqual(ids(room.admit(ev('A', null))), ['A']);
     assert.deepEqual(ids(room.admit(ev('B', 'A'))), ['B']);
     assert.deepEqual(ids(room.admit(ev('C', 'B'))), ['C']);
   });
 
   it('holds a message that overtook its predecessor and releases both in order', () => {
-    const room = new Room<string>('c', () => assert.fail('no gap expected'));
+    const room = new Room<string>('c', new ManualClock(), () => assert.fail('no gap expected'));
     room.admit(ev('A', null));
     assert.deepEqual(ids(room.admit(ev('C', 'B'))), []);
     assert.deepEqual(ids(room.admit(ev('D', 'C'))), []);
@@ -29,8 +30,19 @@ describe('Room', () => {
     room.dispose();
   });
 
+  it('cancels the gap wait once the gap closes by itself', () => {
+    const clock = new ManualClock();
+    const room = new Room<string>('c', clock, () => assert.fail('no gap expected'));
+    room.admit(ev('A', null));
+    room.admit(ev('C', 'B'));
+    assert.equal(clock.pendingTimers, 1);
+    room.admit(ev('B', 'A'));
+    assert.equal(clock.pendingTimers, 0);
+    clock.advance(GAP_WAIT_MS * 2);
+  });
+
   it('drops a message it already passed', () => {
-    const room = new Room<string>('c', () => assert.fail('no gap expected'));
+    const room = new Room<string>('c', new ManualClock(), () => assert.fail('no gap expected'));
     room.admit(ev('A', null));
     room.admit(ev('B', 'A'));
     assert.deepEqual(ids(room.admit(ev('A', null))), []);
@@ -38,17 +50,20 @@ describe('Room', () => {
   });
 
   it('accepts any first message when it joins mid-conversation', () => {
-    const room = new Room<string>('c', () => assert.fail('no gap expected'));
+    const room = new Room<string>('c', new ManualClock(), () => assert.fail('no gap expected'));
     assert.deepEqual(ids(room.admit(ev('K', 'J'))), ['K']);
   });
 
-  it('asks for the gap after a while and fills it from stored messages', async () => {
+  it('asks for the gap once it has waited GAP_WAIT_MS, and fills it from stored messages', () => {
+    const clock = new ManualClock();
     let asked: [string, string] | undefined;
-    const room = new Room<string>('c', (_r, after, upTo) => (asked = [after, upTo]));
+    const room = new Room<string>('c', clock, (_r, after, upTo) => (asked = [after, upTo]));
     room.admit(ev('A', null));
     room.admit(ev('D', 'C'));
     room.admit(ev('C', 'B'));
-    await new Promise((r) => setTimeout(r, GAP_WAIT_MS + 100));
+    clock.advance(GAP_WAIT_MS - 1);
+    assert.equal(asked, undefined, 'not before GAP_WAIT_MS');
+    clock.advance(1);
     assert.deepEqual(asked, ['A', 'D']);
     const out = room.fill([ev('B', null), ev('C', null), ev('D', null)]);
     assert.deepEqual(ids(out), ['B', 'C', 'D']);
@@ -56,7 +71,7 @@ describe('Room', () => {
   });
 
   it('sends what it holds in order when the store cannot fill the gap', () => {
-    const room = new Room<string>('c', () => {});
+    const room = new Room<string>('c', new ManualClock(), () => {});
     room.admit(ev('A', null));
     room.admit(ev('D', 'C'));
     room.admit(ev('C', 'B'));

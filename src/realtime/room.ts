@@ -1,7 +1,11 @@
 import type { MessageEvent } from '../bus/bus.js';
+import type { Clock, Timer } from '../domain/clock.js';
 
 /** How long a message waits for an earlier one the bus has not brought yet, before the store fills the gap. */
 export const GAP_WAIT_MS = 1000;
+
+/** Called once when a room's gap has stayed open for `GAP_WAIT_MS`. */
+export type GapHandler<M> = (room: Room<M>, afterId: string, upToId: string) => void;
 
 /**
  * One conversation's local members, and the order of its messages on this node. Each message
@@ -15,12 +19,13 @@ export class Room<M> {
   private lastId: string | undefined;
   /** Messages waiting for their predecessor, by `prevMsgId`. */
   private held: Map<string, MessageEvent> | null = null;
-  private gapTimer: NodeJS.Timeout | null = null;
+  private gapTimer: Timer | null = null;
 
   constructor(
     readonly conversationId: string,
-    /** Called once when a gap has stayed open for `GAP_WAIT_MS`. */
-    private readonly onGap: (room: Room<M>, afterId: string, upToId: string) => void,
+    /** Times the gap wait. */
+    private readonly clock: Clock,
+    private readonly onGap: GapHandler<M>,
   ) {}
 
   /** Returns the messages deliverable now, in order: `event`, then any it unblocked. */
@@ -30,7 +35,7 @@ export class Room<M> {
       if (event.msgId <= last) return [];
       if (event.prevMsgId !== null && event.prevMsgId > last) {
         (this.held ??= new Map()).set(event.prevMsgId, event);
-        this.gapTimer ??= setTimeout(() => this.gapExpired(), GAP_WAIT_MS);
+        this.gapTimer ??= this.clock.setTimeout(() => this.gapExpired(), GAP_WAIT_MS);
         return [];
       }
     }
@@ -96,7 +101,7 @@ export class Room<M> {
   }
 
   private clearTimer(): void {
-    if (this.gapTimer) clearTimeout(this.gapTimer);
+    if (this.gapTimer) this.clock.clearTimeout(this.gapTimer);
     this.gapTimer = null;
   }
 }

@@ -1,93 +1,108 @@
-import { ErrorCode, errorSpecs } from '../domain/errors.js';
-import { CloseReason } from '../realtime/close-reasons.js';
-import type { Frame } from '../realtime/frame.js';
-import type { Wire } from './transport.js';
-
-/** What one poll request is answered with. `body` is JSON text, absent for 204. */
-export interface PollAnswer {
-  readonly status: number;
-  readonly body?: string;
-}
-
-interface Waiter {
-  readonly answer: (a: PollAnswer) => void;
-  /** Frames per answer: null answers one `MsgData` object, n an array of up to n. */
-  readonly batch: number | null;
-  readonly deadline: number;
-}
-
-function failure(code: ErrorCode): PollAnswer {
-  const spec = errorSpecs[code];
-  return { status: spec.status, body: JSON.stringify({ code, error: spec.message }) };
-}
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Clock } from '../domain/clock.js';
+import { ErrorCode } from '../domain/errors.js';
+import { formatMsgId } from '../domain/msg-id.js';
+import type { Connection } from '../realtime/connection.js';
+import type { Hub } from '../realtime/hub.js';
+import type { PushGrant } from '../realtime/wire.js';
+import { PollSession, failure } from './poll-session.js';
+import type { PollAnswer } from './poll-session.js';
+import type { PushOptions, Transport } from './transport.js';
 
 /**
- * A long-poll place: lives across poll requests (its queue is the Hub's) and is forgotten
- * `keepMs` after the last poll ended. At most one request waits on it at a time.
+ * Where each (session, platform)'s long-poll stands, shared by every node so the next poll
+ * continues wherever it lands. The store's poll cursors satisfy it.
  */
-export class PollWire implements Wire {
+export interface PollPositions {
+  /** Saves `msgId` as the newest MsgId answered, `atMs` on the Hub's clock. */
+  save(session: string, platform: number, msgId: string, atMs: number): Promise<void>;
+  /** The position saved at or after `sinceMs`, or null when none is that recent. */
+  load(session: string, platform: number, sinceMs: number): Promise<string | null>;
+}
+
+export interface PollTransportOptions {
+  readonly hub: Pick<Hub, 'find' | 'attach' | 'detach' | 'drained'>;
+  readonly positions: PollPositions;
+  readonly clock: Clock;
+  /** How long a place is kept after a poll ends, in ms. */
+  readonly keepMs: number;
+}
+
+const replacedAnswer = failure(ErrorCode.Replaced);
+
+/**
+ * `GET /notify?protoc=poll`: each request finds (or opens) the place of its (session, platform),
+ * waits on it for up to `timeout` seconds, answers, and saves the place's position.
+ */
+export class PollTransport implements Transport {
   readonly protocol = 'poll' as const;
-  private waiter: Waiter | null = null;
-  private lastSeenAt: number;
 
-  constructor(
-    private readonly keepMs: number,
-    now: number,
-  ) {
-    this.lastSeenAt = now;
-  }
+  constructor(private readonly o: PollTransportOptions) {}
 
-  /** A poll request waits here; an older waiting request is answered 409 (replaced). */
-  wait(answer: (a: PollAnswer) => void, batch: number | null, deadline: number): void {
-    this.waiter?.answer(failure(ErrorCode.Replaced));
-    this.waiter = { answer, batch, deadline };
-  }
-
-  /** Stops waiting for `answer`'s request (its client went away); false if it was already answered. */
-  cancel(answer: (a: PollAnswer) => void, now: number): boolean {
-    if (this.waiter?.answer !== answer) return false;
-    this.waiter = null;
-    this.lastSeenAt = now;
-    return true;
-  }
-
-  capacity(): number {
-    return this.waiter === null ? 0 : (this.waiter.batch ?? 1);
-  }
-
-  write(frames: readonly Frame[]): void {
-    const w = this.waiter;
-    if (w === null || frames.length === 0) return;
-    this.waiter = null;
-    const body =
-      w.batch === null ? (frames[0] as Frame).json : `[${frames.map((f) => f.json).join(',')}]`;
-    w.answer({ status: 200, body });
-  }
-
-  tick(now: number): boolean {
-    const w = this.waiter;
-    if (w !== null) {
-      if (now >= w.deadline) {
-        this.waiter = null;
-        this.lastSeenAt = now;
-        w.answer({ status: 204 });
+  async serve(
+    grant: PushGrant,
+    options: PushOptions,
+    request: FastifyRequest,
+    reply: FastifyReply,
+  ): Promise<FastifyReply> {
+    const { hub, clock } = this.o;
+    const place = await this.place(grant);
+    const session = place.wire as PollSession;
+    const answer = await new Promise<PollAnswer>((resolve) => {
+      if (place.isClosed) {
+        resolve(replacedAnswer);
+        return;
       }
-      return true;
+      session.wait(resolve, options.batch, clock.now() + options.timeoutSec * 1000);
+      request.raw.once('close', () => session.cancel(resolve, clock.now()));
+      hub.drained(place);
+      if (options.timeoutSec === 0 && session.cancel(resolve, clock.now()))
+        resolve({ status: 204 });
+    });
+    session.touch(clock.now());
+    if (answer.status === 200 || answer.status === 204) {
+      await this.o.positions
+        .save(grant.session, grant.platform, session.position, clock.now())
+        .catch((err: unknown) => {
+          request.log.warn({ err: (err as Error).message }, 'poll cursor not saved');
+        });
     }
-    return now - this.lastSeenAt < this.keepMs;
+    void reply.code(answer.status);
+    if (answer.body === undefined) return reply.send();
+    return reply.type('application/json; charset=utf-8').send(answer.body);
   }
 
-  /** Marks the end of a poll that was answered, so the place is kept `keepMs` from now. */
-  touch(now: number): void {
-    this.lastSeenAt = now;
+  /**
+   * The place this poll continues: this node's, unless the client asks for another position;
+   * after an overflow, a new one from the old one's position; else one from the position any
+   * node saved within `keepMs`, or from now.
+   */
+  private async place(grant: PushGrant): Promise<Connection> {
+    const { hub, clock } = this.o;
+    const conn = hub.find(grant.session, grant.platform);
+    const held = conn?.wire instanceof PollSession ? conn.wire : undefined;
+    if (conn !== undefined && held !== undefined) {
+      if (grant.lastMsgId === null || grant.lastMsgId === held.position) {
+        if (!conn.hasOverflowed) return conn;
+        // Its queue was dropped while no poll waited: the store refills from its position.
+        hub.detach(conn);
+        return this.open(grant, held.position);
+      }
+    }
+    // No place here: another node (or this one before a bus outage) may have answered the last poll.
+    const from =
+      grant.lastMsgId ??
+      (conn === undefined
+        ? await this.o.positions.load(grant.session, grant.platform, clock.now() - this.o.keepMs)
+        : null);
+    return this.open(grant, from);
   }
 
-  close(reason: CloseReason): void {
-    const w = this.waiter;
-    if (w === null) return;
-    this.waiter = null;
-    if (reason === CloseReason.Replaced) w.answer(failure(ErrorCode.Replaced));
-    else if (reason === CloseReason.Expired) w.answer(failure(ErrorCode.Unauthorized));
-    else w.answer({ ...failure(ErrorCode.Internal), status: 503 });
+  /** Attaches a new place replaying after `from`; without one it starts at "now". */
+  private open(grant: PushGrant, from: string | null): Promise<Connection> {
+    const now = this.o.clock.now();
+    const position = from ?? formatMsgId({ timeMs: now, seq: 0, node: 0 });
+    const session = new PollSession(this.o.keepMs, now, position);
+    return this.o.hub.attach(session, { ...grant, lastMsgId: from });
   }
 }

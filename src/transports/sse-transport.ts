@@ -1,58 +1,50 @@
-import type { ServerResponse } from 'node:http';
-import type { CloseReason } from '../realtime/close-reasons.js';
-import { closeSpecs } from '../realtime/close-reasons.js';
-import type { Frame } from '../realtime/frame.js';
-import { firstBeatAt } from './transport.js';
-import type { Wire } from './transport.js';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Clock } from '../domain/clock.js';
+import type { Hub } from '../realtime/hub.js';
+import type { PushGrant } from '../realtime/wire.js';
+import { SseWire } from './sse-wire.js';
+import type { PushOptions, Transport } from './transport.js';
 
-const HEARTBEAT = Buffer.from(': ping\n\n');
+export interface SseTransportOptions {
+  readonly hub: Pick<Hub, 'attach' | 'detach' | 'drained'>;
+  readonly clock: Clock;
+  readonly heartbeatMs: number;
+  /** Sent with the stream's headers (CORS). */
+  readonly headers: Readonly<Record<string, string>>;
+}
 
-/** Server-Sent Events: `id:`, `event: message`, `data: MsgData`, and comment heartbeats. */
-export class SseWire implements Wire {
+/** `GET /notify?protoc=sse`: takes over the response and streams `text/event-stream`. */
+export class SseTransport implements Transport {
   readonly protocol = 'sse' as const;
-  private res: ServerResponse | null = null;
-  private pendingClose: CloseReason | null = null;
-  private nextBeatAt = 0;
 
-  constructor(private readonly heartbeatMs: number) {}
+  constructor(private readonly o: SseTransportOptions) {}
 
-  /** Headers are sent; `onDrain` runs whenever the response's buffer empties. */
-  open(res: ServerResponse, now: number, onDrain: () => void): void {
-    this.res = res;
-    this.nextBeatAt = firstBeatAt(now, this.heartbeatMs);
-    res.on('drain', onDrain);
-    if (this.pendingClose !== null) this.close(this.pendingClose);
-  }
-
-  capacity(): number {
-    const res = this.res;
-    return res !== null && !res.writableNeedDrain && !res.writableEnded && !res.destroyed ? 1 : 0;
-  }
-
-  write(frames: readonly Frame[]): void {
-    const res = this.res;
-    if (res === null) return;
-    for (const f of frames) res.write(f.sseEvent);
-  }
-
-  tick(now: number): boolean {
-    const res = this.res;
-    if (res === null || now < this.nextBeatAt) return true;
-    if (res.destroyed || res.writableEnded) return false;
-    this.nextBeatAt = now + this.heartbeatMs;
-    res.write(HEARTBEAT);
-    return true;
-  }
-
-  close(reason: CloseReason): void {
-    const res = this.res;
-    if (res === null) {
-      this.pendingClose = reason;
-      return;
-    }
-    if (res.writableEnded || res.destroyed) return;
-    const spec = closeSpecs[reason];
-    const data = JSON.stringify({ code: spec.code, error: spec.message });
-    res.end(`event: ${spec.sseEvent}\ndata: ${data}\n\n`);
+  /**
+   * Attaches first, so a refusal (suspended, store down) is still an ordinary JSON answer;
+   * then hijacks the response from Fastify and keeps it open until either side closes.
+   */
+  async serve(
+    grant: PushGrant,
+    options: PushOptions,
+    _request: FastifyRequest,
+    reply: FastifyReply,
+  ): Promise<void> {
+    const { hub, clock } = this.o;
+    const wire = new SseWire(this.o.heartbeatMs);
+    const conn = await hub.attach(wire, grant);
+    reply.hijack();
+    const res = reply.raw;
+    res.writeHead(200, {
+      ...this.o.headers,
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache, no-transform',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+    });
+    res.write(': connected\n\n');
+    res.on('close', () => hub.detach(conn));
+    options.opened();
+    wire.open(res, clock.now(), () => hub.drained(conn));
+    hub.drained(conn);
   }
 }

@@ -1,29 +1,55 @@
-import type { CloseReason } from '../realtime/close-reasons.js';
-import type { Frame } from '../realtime/frame.js';
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Protocol, PushGrant } from '../realtime/wire.js';
 
-export type Protocol = 'ws' | 'sse' | 'poll';
+export type { OverflowPolicy, Protocol, PushGrant, Wire } from '../realtime/wire.js';
+
+/** What a `/notify` request asks of its transport besides the grant; only long-poll reads it. */
+export interface PushOptions {
+  /** How long a poll waits for a message, in seconds; 0 answers at once. */
+  readonly timeoutSec: number;
+  /** Messages per poll answer: null answers one `MsgData` object, n an array of up to n. */
+  readonly batch: number | null;
+  /** Called once a stream is open and headers are sent (for the access log); polls never call it. */
+  readonly opened: () => void;
+}
 
 /**
- * The core-owned contract a transport adapter implements for one push connection. The Hub
- * decides what to send and when; a wire only puts frames on the network.
+ * One push protocol over `GET /notify`, picked by the composition root. The HTTP layer parses
+ * the query and checks the token; the transport opens the wire, attaches it to the Hub and
+ * answers the request. Resolves once the request is answered or the stream is open; rejects
+ * with an `ImError` (answered by the HTTP layer's envelope) if it cannot start.
  */
-export interface Wire {
+export interface Transport {
   readonly protocol: Protocol;
+  serve(
+    grant: PushGrant,
+    options: PushOptions,
+    request: FastifyRequest,
+    reply: FastifyReply,
+  ): Promise<FastifyReply | void>;
+}
 
-  /** How many frames the wire takes right now; 0 means wait until it calls `Hub.drained`. */
-  capacity(): number;
-
-  /** Writes frames in order; never more than the last `capacity()`. */
-  write(frames: readonly Frame[]): void;
-
+/** What the HTTP layer does for an upgrade request: the same checks and answers as `GET /notify`. */
+export interface UpgradeHooks {
   /**
-   * Called from the Hub's one shared timer with the injected clock's time (ms). Sends
-   * heartbeats, answers expired polls; returns false when the peer is gone.
+   * Checks the path, query and token; resolves with the grant and the protocol the query asks
+   * for, or rejects with an `ImError`.
    */
-  tick(now: number): boolean;
+  admit(req: IncomingMessage): Promise<{ readonly grant: PushGrant; readonly protoc: string }>;
+  /** Answers a refused upgrade on the raw socket (the error envelope, then the socket ends). */
+  refuse(socket: Duplex, err: unknown): void;
+  /** The WebSocket is open (for the access log). */
+  opened(req: IncomingMessage, grant: PushGrant): void;
+}
 
-  /** Ends the wire with the protocol's form of `reason`. Idempotent. */
-  close(reason: CloseReason): void;
+/** A transport that takes HTTP upgrades (WebSocket) rather than plain requests. */
+export interface UpgradeTransport {
+  /** Takes every upgrade request `server` receives. */
+  listen(server: Server, hooks: UpgradeHooks): void;
+  /** Destroys every upgraded (or upgrading) socket at once, after a graceful close had its chance. */
+  destroyAll(): void;
 }
 
 /**

@@ -1,0 +1,320 @@
+import assert from 'node:assert/strict';
+import { afterEach, describe, it } from 'node:test';
+import { pino } from 'pino';
+import { ManualClock } from '../../test/helpers/manual-clock.js';
+import { MemoryBus } from '../bus/memory-bus.js';
+import { UnavailableError } from '../domain/errors.js';
+import { serializeMessage } from '../domain/message.js';
+import type { Message } from '../domain/message.js';
+import { MsgIdAllocator } from '../domain/msg-id.js';
+import { ConversationService } from '../services/conversation-service.js';
+import { MessageService } from '../services/message-service.js';
+import { SqliteStore } from '../store/sqlite-store.js';
+import { CloseReason } from './close-reasons.js';
+import type { Frame } from './frame.js';
+import { Hub } from './hub.js';
+import type { HubStore } from './hub.js';
+import type { OverflowPolicy, PushGrant, Wire } from './wire.js';
+
+/** A wire that records what it is given; `room` is its capacity (Infinity: always ready). */
+class FakeWire implements Wire {
+  readonly protocol = 'ws' as const;
+  readonly written: Frame[] = [];
+  closedWith: CloseReason | null = null;
+  alive = true;
+
+  constructor(
+    readonly overflow: OverflowPolicy = 'close',
+    public room = Infinity,
+  ) {}
+
+  get ids(): string[] {
+    return this.written.map((f) => f.msgId);
+  }
+
+  capacity(): number {
+    return this.closedWith === null ? Math.min(this.room, 1000) : 0;
+  }
+
+  write(frames: readonly Frame[]): void {
+    this.written.push(...frames);
+  }
+
+  tick(): boolean {
+    return this.alive;
+  }
+
+  close(reason: CloseReason): void {
+    this.closedWith ??= reason;
+  }
+}
+
+interface Fixture {
+  readonly hub: Hub;
+  readonly bus: MemoryBus;
+  readonly clock: ManualClock;
+  readonly conversations: ConversationService;
+  /** Stores a message and announces it on the bus; resolves once the Hub has routed it. */
+  send(conversationId: string, from: string, content?: string): Promise<Message>;
+  attach(session: string, wire: Wire, lastMsgId?: string | null, platform?: number): Promise<void>;
+}
+
+interface FixtureOptions {
+  readonly queueMaxMessages?: number;
+  /** Wraps the store reads the Hub makes, to act in the middle of one. */
+  readonly hubStore?: (store: SqliteStore) => HubStore;
+}
+
+const open: { store: SqliteStore; hub: Hub }[] = [];
+
+afterEach(async () => {
+  for (const { store, hub } of open.splice(0)) {
+    hub.closeAll(CloseReason.GoingAway);
+    await store.close();
+  }
+});
+
+function fixture(options: FixtureOptions = {}): Fixture {
+  const store = new SqliteStore(':memory:');
+  const bus = new MemoryBus();
+  const clock = new ManualClock();
+  const fail = (err: unknown): void => assert.fail(err as Error);
+  const conversations = new ConversationService(store, bus, fail);
+  const messages = new MessageService(store, bus, conversations, new MsgIdAllocator(1), 4096, fail);
+  const hub = new Hub({
+    store: options.hubStore?.(store) ?? store,
+    bus,
+    clock,
+    logger: pino({ level: 'silent' }),
+    nodeId: 'n1',
+    queueMaxMessages: options.queueMaxMessages ?? 100,
+    queueMaxBytes: 1 << 20,
+    replayLimit: 1000,
+  });
+  open.push({ store, hub });
+  return {
+    hub,
+    bus,
+    clock,
+    conversations,
+    send: (conversationId, from, content = 'hi') =>
+      messages.send(from, { conversationId, status: 0, type: 0, content }),
+    async attach(session, wire, lastMsgId = null, platform = 1) {
+      const grant: PushGrant = {
+        session,
+        platform,
+        lastMsgId,
+        expiresAtMs: clock.now() + 3_600_000,
+      };
+      await hub.attach(wire, grant);
+    },
+  };
+}
+
+describe('Hub', () => {
+  it('delivers a message to every connection of every member, and to no one else', async () => {
+    const f = fixture();
+    const c = await f.conversations.create('alice', 0, ['bob']);
+    const [alice1, alice2, bob, carol] = [
+      new FakeWire(),
+      new FakeWire(),
+      new FakeWire(),
+      new FakeWire(),
+    ];
+    await f.attach('alice', alice1, null, 1);
+    await f.attach('alice', alice2, null, 2);
+    await f.attach('bob', bob);
+    await f.attach('carol', carol);
+    const m = await f.send(c, 'bob');
+    for (const w of [alice1, alice2, bob]) assert.deepEqual(w.ids, [m.MsgId]);
+    assert.deepEqual(carol.ids, []);
+    assert.equal(f.hub.size, 4);
+  });
+
+  it('delivers a conversation in MsgId order, each message once, one frame for all', async () => {
+    const f = fixture();
+    const c = await f.conversations.create('alice', 0, ['bob']);
+    const [alice, bob] = [new FakeWire(), new FakeWire()];
+    await f.attach('alice', alice);
+    await f.attach('bob', bob);
+    const sent: string[] = [];
+    for (let i = 0; i < 5; i++) sent.push((await f.send(c, 'alice', `m${i}`)).MsgId);
+    assert.deepEqual(alice.ids, sent);
+    assert.deepEqual(bob.ids, sent);
+    assert.equal(alice.written[0], bob.written[0], 'the same Frame object');
+  });
+
+  it('replaces a connection with a newer one for the same session and platform', async () => {
+    const f = fixture();
+    const c = await f.conversations.create('alice', 0, []);
+    const [older, newer] = [new FakeWire(), new FakeWire()];
+    await f.attach('alice', older);
+    await f.attach('alice', newer);
+    assert.equal(older.closedWith, CloseReason.Replaced);
+    assert.equal(f.hub.find('alice', 1)?.wire, newer);
+    const m = await f.send(c, 'alice');
+    assert.deepEqual(older.ids, []);
+    assert.deepEqual(newer.ids, [m.MsgId]);
+  });
+
+  it('closes its connection when another node announces a newer one, not an older one', async () => {
+    const f = fixture();
+    const wire = new FakeWire();
+    await f.attach('alice', wire);
+    const connected = { type: 'connected', session: 'alice', platform: 1, nodeId: 'n2' } as const;
+    await f.bus.publish({ ...connected, generation: '0' });
+    assert.equal(wire.closedWith, null);
+    await f.bus.publish({ ...connected, generation: 'zzzzzzzzzz' });
+    assert.equal(wire.closedWith, CloseReason.Replaced);
+    assert.equal(f.hub.find('alice', 1), undefined);
+  });
+
+  it('closes a connection whose queue is full', async () => {
+    const f = fixture({ queueMaxMessages: 3 });
+    const c = await f.conversations.create('alice', 0, []);
+    const wire = new FakeWire('close', 0);
+    await f.attach('alice', wire);
+    for (let i = 0; i < 3; i++) await f.send(c, 'alice');
+    assert.equal(wire.closedWith, null, 'three fit');
+    await f.send(c, 'alice');
+    assert.equal(wire.closedWith, CloseReason.Slow);
+    assert.equal(f.hub.find('alice', 1), undefined);
+  });
+
+  it('keeps a refill wire open across an overflow; a new place from its position loses nothing', async () => {
+    const f = fixture({ queueMaxMessages: 3 });
+    const c = await f.conversations.create('alice', 0, []);
+    const first = await f.send(c, 'alice', 'answered');
+    const wire = new FakeWire('refill', 0);
+    await f.attach('alice', wire, first.MsgId);
+    const sent: string[] = [];
+    for (let i = 0; i < 6; i++) sent.push((await f.send(c, 'alice', `m${i}`)).MsgId);
+    const conn = f.hub.find('alice', 1);
+    assert.equal(wire.closedWith, null);
+    assert.ok(conn !== undefined && conn.hasOverflowed, 'the queue was dropped');
+    wire.room = Infinity;
+    f.hub.drained(conn);
+    assert.deepEqual(wire.ids, [], 'nothing queued once dropped');
+    f.hub.detach(conn);
+    const refilled = new FakeWire('refill');
+    await f.attach('alice', refilled, first.MsgId);
+    assert.deepEqual(refilled.ids, sent);
+  });
+
+  it('merges the resume replay with live messages, in order and without duplicates', async () => {
+    let duringReplay = async (): Promise<void> => {};
+    const f = fixture({
+      hubStore: (store) => ({
+        joinedConversations: (s) => store.joinedConversations(s),
+        history: (...args) => store.history(...args),
+        async missedMessages(session, afterId, limit) {
+          const missed = await store.missedMessages(session, afterId, limit);
+          await duringReplay();
+          return missed;
+        },
+      }),
+    });
+    const c = await f.conversations.create('alice', 0, ['bob']);
+    const m1 = await f.send(c, 'bob', 'seen');
+    const m2 = await f.send(c, 'bob');
+    const m3 = await f.send(c, 'bob');
+    let m4: Message | undefined;
+    duringReplay = async () => {
+      // m3 was stored before the replay read but is announced (again) after it; m4 is new.
+      await f.bus.publish({
+        type: 'message',
+        conversationId: c,
+        msgId: m3.MsgId,
+        prevMsgId: m2.MsgId,
+        frame: serializeMessage(m3),
+      });
+      m4 = await f.send(c, 'bob');
+    };
+    const wire = new FakeWire();
+    await f.attach('alice', wire, m1.MsgId);
+    const m5 = await f.send(c, 'bob');
+    assert.deepEqual(wire.ids, [m2.MsgId, m3.MsgId, m4?.MsgId, m5.MsgId]);
+  });
+
+  it('skips a replayed message whose announcement arrives after the replay went out', async () => {
+    const f = fixture();
+    const c = await f.conversations.create('alice', 0, ['bob']);
+    const m1 = await f.send(c, 'bob', 'seen');
+    const m2 = await f.send(c, 'bob');
+    const wire = new FakeWire();
+    await f.attach('alice', wire, m1.MsgId);
+    await f.bus.publish({
+      type: 'message',
+      conversationId: c,
+      msgId: m2.MsgId,
+      prevMsgId: m1.MsgId,
+      frame: serializeMessage(m2),
+    });
+    const m3 = await f.send(c, 'bob');
+    assert.deepEqual(wire.ids, [m2.MsgId, m3.MsgId]);
+  });
+
+  it('follows membership: joins start delivery, kicks stop it, including while loading', async () => {
+    let gate: Promise<void> = Promise.resolve();
+    const f = fixture({
+      hubStore: (store) => ({
+        async joinedConversations(s) {
+          const ids = await store.joinedConversations(s);
+          await gate;
+          return ids;
+        },
+        history: (...args) => store.history(...args),
+        missedMessages: (...args) => store.missedMessages(...args),
+      }),
+    });
+    const c1 = await f.conversations.create('alice', 0, ['bob']);
+    let release = (): void => {};
+    gate = new Promise((resolve) => (release = resolve));
+    const wire = new FakeWire();
+    const attached = f.attach('alice', wire);
+    // Created while alice's memberships are still loading: applied once they are.
+    const c2 = await f.conversations.create('bob', 0, ['alice']);
+    release();
+    await attached;
+    const inC2 = await f.send(c2, 'bob');
+    await f.conversations.kick(c1, ['alice']);
+    await f.send(c1, 'bob');
+    const c3 = await f.conversations.create('bob', 0, ['alice']);
+    const inC3 = await f.send(c3, 'bob');
+    assert.deepEqual(wire.ids, [inC2.MsgId, inC3.MsgId]);
+  });
+
+  it('closes every connection and refuses new ones while suspended, until resumed', async () => {
+    const f = fixture();
+    const wire = new FakeWire();
+    await f.attach('alice', wire);
+    f.hub.suspend();
+    assert.equal(wire.closedWith, CloseReason.Unavailable);
+    assert.equal(f.hub.size, 0);
+    await assert.rejects(f.attach('alice', new FakeWire()), UnavailableError);
+    f.hub.resume();
+    await f.attach('alice', new FakeWire());
+    assert.equal(f.hub.size, 1);
+  });
+
+  it('closes a connection when its token expires on the clock, and one whose wire is gone', async () => {
+    const f = fixture();
+    const [expiring, dead] = [new FakeWire(), new FakeWire()];
+    await f.hub.attach(expiring, {
+      session: 'alice',
+      platform: 1,
+      lastMsgId: null,
+      expiresAtMs: f.clock.now() + 1000,
+    });
+    await f.attach('bob', dead);
+    f.clock.advance(999);
+    f.hub.tick();
+    assert.equal(expiring.closedWith, null);
+    dead.alive = false;
+    f.clock.advance(1);
+    f.hub.tick();
+    assert.equal(expiring.closedWith, CloseReason.Expired);
+    assert.equal(dead.closedWith, CloseReason.HeartbeatTimeout);
+    assert.equal(f.hub.size, 0);
+  });
+});

@@ -1,0 +1,150 @@
+import type { MembershipEvent } from '../bus/bus.js';
+import type { Clock } from '../domain/clock.js';
+import type { Store } from '../store/store.js';
+import type { Connection } from './connection.js';
+import { Room } from './room.js';
+import type { GapHandler } from './room.js';
+
+/** One session's connections on this node, one per platform, and its conversations. */
+export interface SessionEntry {
+  readonly session: string;
+  readonly connections: ReadonlyMap<number, Connection>;
+}
+
+interface Entry extends SessionEntry {
+  readonly connections: Map<number, Connection>;
+  /** Conversations the session is a current member of; null while loading. */
+  conversations: Set<string> | null;
+  /** Membership events that arrived while loading, applied in order once loaded. */
+  pending: MembershipEvent[];
+  loaded: Promise<void>;
+}
+
+/** The store reads the index needs: the conversations a session is in when it first connects. */
+export type MembershipSource = Pick<Store, 'joinedConversations'>;
+
+/**
+ * This node's connections by session and platform, and a Room per conversation holding its
+ * members that are connected here. A session's memberships are loaded from the store when its
+ * first connection arrives and kept current by membership events.
+ */
+export class SessionIndex {
+  private readonly sessions = new Map<string, Entry>();
+  private readonly rooms = new Map<string, Room<SessionEntry>>();
+
+  constructor(
+    private readonly store: MembershipSource,
+    private readonly clock: Clock,
+    /** Called when a room's gap has stayed open too long; see `Room`. */
+    private readonly onGap: GapHandler<SessionEntry>,
+  ) {}
+
+  /** Number of connections held. */
+  get size(): number {
+    let n = 0;
+    for (const e of this.sessions.values()) n += e.connections.size;
+    return n;
+  }
+
+  find(session: string, platform: number): Connection | undefined {
+    return this.sessions.get(session)?.connections.get(platform);
+  }
+
+  /** Every connection held, as a snapshot safe to close while iterating. */
+  all(): Connection[] {
+    const out: Connection[] = [];
+    for (const e of this.sessions.values()) for (const c of e.connections.values()) out.push(c);
+    return out;
+  }
+
+  /** The room of a conversation with at least one member connected here. */
+  room(conversationId: string): Room<SessionEntry> | undefined {
+    return this.rooms.get(conversationId);
+  }
+
+  /**
+   * Makes `conn` the holder of its (session, platform). Returns the connection it displaced, if
+   * any (still open: the caller closes it), and when the session's memberships are loaded;
+   * that promise rejects if the store fails, and the session is then forgotten.
+   */
+  add(conn: Connection): { older: Connection | undefined; loaded: Promise<void> } {
+    const entry = this.entryFor(conn.session);
+    const older = entry.connections.get(conn.platform);
+    entry.connections.set(conn.platform, conn);
+    return { older, loaded: entry.loaded };
+  }
+
+  /** Forgets `conn` if it still holds its place; the session's rooms go with its last connection. */
+  remove(conn: Connection): void {
+    const entry = this.sessions.get(conn.session);
+    if (!entry || entry.connections.get(conn.platform) !== conn) return;
+    entry.connections.delete(conn.platform);
+    if (entry.connections.size > 0) return;
+    this.sessions.delete(conn.session);
+    for (const id of entry.conversations ?? []) this.leave(entry, id);
+  }
+
+  /** A member joined or left: rooms follow, for sessions connected here. */
+  applyMembership(event: MembershipEvent): void {
+    for (const session of event.sessions) {
+      const entry = this.sessions.get(session);
+      if (!entry) continue;
+      if (entry.conversations === null) entry.pending.push(event);
+      else this.apply(entry, event);
+    }
+  }
+
+  private entryFor(session: string): Entry {
+    const existing = this.sessions.get(session);
+    if (existing) return existing;
+    const entry: Entry = {
+      session,
+      connections: new Map(),
+      conversations: null,
+      pending: [],
+      loaded: Promise.resolve(),
+    };
+    this.sessions.set(session, entry);
+    entry.loaded = this.store.joinedConversations(session).then(
+      (ids) => this.loaded(entry, ids),
+      (err: unknown) => {
+        if (this.sessions.get(session) === entry) this.sessions.delete(session);
+        throw err;
+      },
+    );
+    return entry;
+  }
+
+  private loaded(entry: Entry, ids: readonly string[]): void {
+    entry.conversations = new Set(ids);
+    if (this.sessions.get(entry.session) !== entry) return;
+    for (const id of ids) this.join(entry, id);
+    for (const event of entry.pending) this.apply(entry, event);
+    entry.pending = [];
+  }
+
+  private apply(entry: Entry, event: MembershipEvent): void {
+    if (event.change === 'joined') this.join(entry, event.conversationId);
+    else this.leave(entry, event.conversationId);
+  }
+
+  private join(entry: Entry, conversationId: string): void {
+    entry.conversations?.add(conversationId);
+    let room = this.rooms.get(conversationId);
+    if (!room) {
+      room = new Room<SessionEntry>(conversationId, this.clock, this.onGap);
+      this.rooms.set(conversationId, room);
+    }
+    room.members.add(entry);
+  }
+
+  private leave(entry: Entry, conversationId: string): void {
+    entry.conversations?.delete(conversationId);
+    const room = this.rooms.get(conversationId);
+    if (!room) return;
+    room.members.delete(entry);
+    if (room.members.size > 0) return;
+    room.dispose();
+    this.rooms.delete(conversationId);
+  }
+}
