@@ -101,7 +101,8 @@ export class PollTransport implements Transport {
   /** Attaches a new place replaying after `from`; without one it starts at "now". */
   private open(grant: PushGrant, from: string | null): Promise<Connection> {
     const now = this.o.clock.now();
-    const position = from ?? formatMsgId({ timeMs: now, seq: 0, node: 0 });
+    // A position is a MsgId, and ids take their time from the system clock, not the injected one.
+    const position = from ?? formatMsgId({ timeMs: Date.now(), seq: 0, node: 0 });
     const session = new PollSession(this.o.keepMs, now, position);
     return this.o.hub.attach(session, { ...grant, lastMsgId: from });
   }
