@@ -10,7 +10,7 @@ import type {
   Transport,
 } from '@quick-im/client';
 import type { TestServer } from '../helpers/server.js';
-import { waitFor } from '../helpers/wait.js';
+import { Changes } from '../helpers/wait.js';
 
 /** Reconnect quickly, so tests wait on events for milliseconds, not seconds. */
 export const FAST_RECONNECT = { initialDelayMs: 20, maxDelayMs: 200 } as const;
@@ -62,13 +62,43 @@ export class Recorder {
   readonly disconnected: DisconnectedEvent[] = [];
   readonly states: ConnectionState[] = [];
   replaced = 0;
+  private readonly changes = new Changes();
 
   constructor(readonly client: QuickImClient) {
-    client.on('message', (m) => this.messages.push(m));
-    client.on('connected', (e) => this.connected.push(e.transport));
-    client.on('disconnected', (e) => this.disconnected.push(e));
-    client.on('state', (s) => this.states.push(s));
-    client.on('replaced', () => this.replaced++);
+    const record =
+      <T>(store: (value: T) => void) =>
+      (value: T): void => {
+        store(value);
+        this.changes.notify();
+      };
+    client.on(
+      'message',
+      record((m) => this.messages.push(m)),
+    );
+    client.on(
+      'connected',
+      record((e) => this.connected.push(e.transport)),
+    );
+    client.on(
+      'disconnected',
+      record((e) => this.disconnected.push(e)),
+    );
+    client.on(
+      'state',
+      record((s) => this.states.push(s)),
+    );
+    client.on(
+      'replaced',
+      record(() => this.replaced++),
+    );
+  }
+
+  /**
+   * Resolves once `predicate` holds; it is checked now and after each event the client
+   * emits. Rejects after `timeoutMs` naming `what`.
+   */
+  until(predicate: () => boolean, timeoutMs: number, what: string | (() => string)): Promise<void> {
+    return this.changes.until(predicate, timeoutMs, what);
   }
 
   /** Message contents in delivery order. */
@@ -78,7 +108,7 @@ export class Recorder {
 
   /** Waits until at least `n` messages arrived. */
   async messageCount(n: number, timeoutMs = 10_000): Promise<void> {
-    await waitFor(
+    await this.until(
       () => this.messages.length >= n,
       timeoutMs,
       () => `${n} messages (have ${this.messages.length}: ${this.contents().join(',')})`,
@@ -87,7 +117,7 @@ export class Recorder {
 
   /** Waits until a message with `content` arrived. */
   async message(content: string, timeoutMs = 10_000): Promise<MsgData> {
-    await waitFor(
+    await this.until(
       () => this.messages.some((m) => m.Content === content),
       timeoutMs,
       () => `message "${content}" (have ${this.contents().join(',')})`,
@@ -115,17 +145,23 @@ export function nextEvent<K extends keyof ClientEvents>(
   });
 }
 
-/** Waits until the client's state is `state`. */
+/** Waits until the client's state is `state`: now, or on the `state` event that makes it so. */
 export async function stateIs(
   client: QuickImClient,
   state: ConnectionState,
   timeoutMs = 10_000,
 ): Promise<void> {
-  await waitFor(
-    () => client.state === state,
-    timeoutMs,
-    () => `state ${state} (is ${client.state})`,
-  );
+  const changes = new Changes();
+  const off = client.on('state', () => changes.notify());
+  try {
+    await changes.until(
+      () => client.state === state,
+      timeoutMs,
+      () => `state ${state} (is ${client.state})`,
+    );
+  } finally {
+    off();
+  }
 }
 
 /** Sends through the server's HTTP API as `token`'s session; resolves with the MsgId. */
