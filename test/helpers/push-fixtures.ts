@@ -127,8 +127,9 @@ function isPollIdle(server: TestServer, session: string, platform: number): bool
 
 /**
  * Resolves once a long-poll of (session, platform) waits inside the server (or, with
- * `waiting` false, once its place is kept with no request waiting). No event tells the client that its request has reached
- * the Hub, so this is a `waitFor` fallback: the one place tests watch that state.
+ * `waiting` false, once its place is kept with no request waiting). No event tells the
+ * client that its request has reached the Hub, so this is a `waitFor` fallback: the one
+ * place tests watch that state.
  */
 export function pollWaits(
   server: TestServer,

@@ -65,32 +65,11 @@ export class Recorder {
   private readonly changes = new Changes();
 
   constructor(readonly client: QuickImClient) {
-    const record =
-      <T>(store: (value: T) => void) =>
-      (value: T): void => {
-        store(value);
-        this.changes.notify();
-      };
-    client.on(
-      'message',
-      record((m) => this.messages.push(m)),
-    );
-    client.on(
-      'connected',
-      record((e) => this.connected.push(e.transport)),
-    );
-    client.on(
-      'disconnected',
-      record((e) => this.disconnected.push(e)),
-    );
-    client.on(
-      'state',
-      record((s) => this.states.push(s)),
-    );
-    client.on(
-      'replaced',
-      record(() => this.replaced++),
-    );
+    client.on('message', (m) => this.record(() => this.messages.push(m)));
+    client.on('connected', (e) => this.record(() => this.connected.push(e.transport)));
+    client.on('disconnected', (e) => this.record(() => this.disconnected.push(e)));
+    client.on('state', (s) => this.record(() => this.states.push(s)));
+    client.on('replaced', () => this.record(() => this.replaced++));
   }
 
   /**
@@ -99,6 +78,12 @@ export class Recorder {
    */
   until(predicate: () => boolean, timeoutMs: number, what: string | (() => string)): Promise<void> {
     return this.changes.until(predicate, timeoutMs, what);
+  }
+
+  /** Applies one event's change, then re-checks the pending `until`s. */
+  private record(change: () => void): void {
+    change();
+    this.changes.notify();
   }
 
   /** Message contents in delivery order. */
