@@ -17,7 +17,6 @@ import {
 } from '../helpers/push-clients.js';
 import type { NotifyParams, Protocol, PushClient } from '../helpers/push-clients.js';
 import type { TestServer } from '../helpers/server.js';
-import { waitFor } from '../helpers/wait.js';
 
 const WAIT_MS = 10_000;
 const METRICS = [
@@ -79,7 +78,7 @@ describe(
     }
 
     async function waitForIds(client: PushClient, wanted: readonly string[], what: string) {
-      await waitFor(
+      await client.until(
         () => wanted.every((id) => client.messages.some((m) => m.MsgId === id)),
         WAIT_MS,
         () => `${what}: ${client.protocol} has ${JSON.stringify(ids(client))}`,

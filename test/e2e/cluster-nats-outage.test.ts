@@ -27,7 +27,6 @@ import {
 import type { PushClient } from '../helpers/push-clients.js';
 import { tempDataDir } from '../helpers/server.js';
 import type { TestServer } from '../helpers/server.js';
-import { waitFor } from '../helpers/wait.js';
 
 const WAIT_MS = 10_000;
 
@@ -102,7 +101,7 @@ describe(
       for (const c of [ws, sse, pollClient]) open.add(c);
       const seen = await sendVia(n1, senderToken, conversationId, 'before the outage');
       for (const c of [ws, sse, pollClient]) {
-        await waitFor(() => ids(c).includes(seen), WAIT_MS, `${c.protocol} before the outage`);
+        await c.waitForIds([seen], WAIT_MS, `${c.protocol} before the outage`);
       }
       const reconnects = await Promise.all(
         nodes.map(async (n) => metricValue(await scrape(n), 'quickim_bus_reconnects_total')),
@@ -114,7 +113,7 @@ describe(
       assert.equal(await ws.closed(WAIT_MS), 1012, 'WebSocket close code while NATS is down');
       await sse.closed(WAIT_MS);
       assert.equal(sse.events.at(-1)?.event, 'unavailable', JSON.stringify(sse.events.at(-1)));
-      await waitFor(() => pollClient.stopped, WAIT_MS, 'the outstanding poll to be answered');
+      await pollClient.waitForStop(WAIT_MS, 'the outstanding poll to be answered');
       const [pollAnswer] = pollClient.failures;
       assert.equal(pollAnswer?.status, 503, JSON.stringify(pollClient.failures));
       assert.equal(pollAnswer.body.code, 10002);
@@ -173,10 +172,10 @@ describe(
       open.add(lateWs);
       const live = await sendVia(n2, senderToken, conversationId, 'after the outage');
       for (const c of resumed) {
-        await waitFor(() => ids(c).includes(live), WAIT_MS, `${c.protocol} after the outage`);
+        await c.waitForIds([live], WAIT_MS, `${c.protocol} after the outage`);
         assert.deepEqual(ids(c), [...during, live], `${c.protocol}: nothing lost, nothing twice`);
       }
-      await waitFor(() => ids(lateWs).includes(live), WAIT_MS, 'the join stored during the outage');
+      await lateWs.waitForIds([live], WAIT_MS, 'the join stored during the outage');
 
       const after = await Promise.all(
         nodes.map(async (n) => metricValue(await scrape(n), 'quickim_bus_reconnects_total')),

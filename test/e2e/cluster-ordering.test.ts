@@ -13,9 +13,9 @@ import type { ApiNode, NodeProcess } from '../helpers/child-nodes.js';
 import type { Cluster } from '../helpers/cluster.js';
 import { natsUnavailable } from '../helpers/nats.js';
 import { postgresUnavailable } from '../helpers/postgres.js';
-import { skipReason, waitUntil } from '../helpers/processes.js';
+import { skipReason } from '../helpers/processes.js';
 import { WsClient, closeAll, notifyUrl } from '../helpers/push-clients.js';
-import { waitFor } from '../helpers/wait.js';
+import { Changes } from '../helpers/wait.js';
 
 const NODES = 3;
 const SENDERS_PER_NODE = 5;
@@ -85,7 +85,7 @@ describe(
       }
 
       for (const [i, client] of clients.entries()) {
-        await waitFor(
+        await client.until(
           () => client.messages.length >= total || client.isClosed,
           20_000,
           () => `reader on node ${i + 1} to receive ${total} (has ${client.messages.length})`,
@@ -123,6 +123,8 @@ describe(
         [node1, []],
         [node2, []],
       ]);
+      // Notified on each acknowledgement, so the waits below re-check the counts then.
+      const progress = new Changes();
       let killed = false;
       let stopped = false;
       const failures: string[] = [];
@@ -147,12 +149,13 @@ describe(
             return;
           }
           acked.get(node)?.push(res.body.data.MsgID as string);
+          progress.notify();
         }
       }
       const loops = [node1, node2].flatMap((node) => sessions.map((s) => sender(node, s)));
       const count = (node: NodeProcess) => acked.get(node)?.length ?? 0;
       try {
-        await waitUntil(
+        await progress.until(
           () => count(node2) >= 60 && count(node1) >= 60,
           30_000,
           'both nodes to be busy',
@@ -161,7 +164,7 @@ describe(
         const exit = await node2.kill('SIGKILL');
         assert.equal(exit.signal, 'SIGKILL');
         const atKill = count(node1);
-        await waitUntil(() => count(node1) >= atKill + 40, 30_000, 'node 1 to keep accepting');
+        await progress.until(() => count(node1) >= atKill + 40, 30_000, 'node 1 to keep accepting');
       } finally {
         stopped = true;
         await Promise.all(loops);
@@ -179,7 +182,7 @@ describe(
       assert.ok(storedIds.length - all.length <= sessions.length, 'no unexpected extra messages');
       for (const [i, reader] of readers.entries()) {
         const label = i === 0 ? 'reader on node 1' : 'reader on an in-process node';
-        await waitFor(
+        await reader.until(
           () => reader.messages.length >= storedIds.length || reader.isClosed,
           10_000,
           () => `${label} to receive ${storedIds.length} (has ${reader.messages.length})`,

@@ -9,7 +9,6 @@ import { natsUnavailable } from '../helpers/nats.js';
 import { postgresUnavailable } from '../helpers/postgres.js';
 import { skipReason, waitUntil } from '../helpers/processes.js';
 import { WsClient, closeAll, notifyUrl, poll, wsRefusal } from '../helpers/push-clients.js';
-import { waitFor } from '../helpers/wait.js';
 
 const STORE_TIMEOUT_MS = 2000;
 /** Longest any answer may take while PostgreSQL is down. */
@@ -72,7 +71,7 @@ describe(
       const rita = await WsClient.open(notifyUrl(n2, 'ws', { token: ritaToken }));
       open.push(rita);
       const before = await sendVia(n1, senderToken, conversationId, 'before the outage');
-      await waitFor(() => rita.messages.length === 1, 5000, 'rita before the outage');
+      await rita.until(() => rita.messages.length === 1, 5000, 'rita before the outage');
 
       postgresDown = true;
       await cluster.postgres.stop();
@@ -129,7 +128,7 @@ describe(
       for (const node of [n3, n2, n1]) {
         after.push(await sendVia(node, senderToken, conversationId, 'after the outage'));
       }
-      await waitFor(() => rita.messages.length === 4, 5000, 'rita after the outage');
+      await rita.until(() => rita.messages.length === 4, 5000, 'rita after the outage');
       assert.deepEqual(
         rita.messages.map((m) => m.MsgId),
         [before, ...after],
@@ -139,7 +138,7 @@ describe(
         notifyUrl(n1, 'ws', { token: await n1.token('rita', 2), last_msg_id: before }),
       );
       open.push(resumed);
-      await waitFor(() => resumed.messages.length === 3, 5000, 'a resume after the outage');
+      await resumed.until(() => resumed.messages.length === 3, 5000, 'a resume after the outage');
       assert.deepEqual(
         resumed.messages.map((m) => m.MsgId),
         after,

@@ -12,7 +12,6 @@ import { Fencer, assertDeliveredOnce, history, sendMsg } from '../helpers/push-f
 import type { MsgData, Protocol, PushClient } from '../helpers/push-clients.js';
 import { startServer } from '../helpers/server.js';
 import type { TestServer } from '../helpers/server.js';
-import { waitFor } from '../helpers/wait.js';
 
 describe('push delivery', () => {
   let server: TestServer;
@@ -85,7 +84,7 @@ describe('push delivery', () => {
     const sse = await SseClient.open(notifyUrl(server, 'sse', { token }));
     open.add(sse);
     const id = await sendMsg(server, token, conversationId, 'line one\u2028"quoted" ✓');
-    await waitFor(() => sse.events.length === 1, 5000, 'one SSE event');
+    await sse.waitForEvents(1);
     const [stored] = await history(server, token, conversationId);
     assert.ok(stored);
     assert.deepEqual(sse.events[0]?.lines, [
@@ -105,7 +104,8 @@ describe('push delivery', () => {
     const frames: string[] = [];
     ws.ws.on('message', (data, isBinary) => frames.push(`${isBinary}:${String(data)}`));
     await sendMsg(server, token, conversationId, 'hi');
-    await waitFor(() => frames.length === 1, 5000, 'one frame');
+    // The client's own listener runs first; its message resolves this after both have run.
+    await ws.waitForMessages(1);
     const [stored] = await history(server, token, conversationId);
     assert.deepEqual(frames, [`false:${JSON.stringify(stored)}`]);
   });

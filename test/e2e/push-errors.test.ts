@@ -9,11 +9,10 @@ import {
   poll,
   wsRefusal,
 } from '../helpers/push-clients.js';
-import { sendMsg } from '../helpers/push-fixtures.js';
+import { pollWaits, sendMsg } from '../helpers/push-fixtures.js';
 import type { NotifyParams, Protocol, PushClient } from '../helpers/push-clients.js';
 import { startServer } from '../helpers/server.js';
 import type { TestServer } from '../helpers/server.js';
-import { waitFor } from '../helpers/wait.js';
 
 /** An HTTP answer to `GET /notify` as any protocol sees it. */
 interface Answer {
@@ -106,11 +105,7 @@ describe('push errors and CORS', () => {
     }
     const abort = new AbortController();
     const waiting = poll(server, { token, timeout: 60 }, { signal: abort.signal });
-    await waitFor(
-      () => (server.app.hub.find('alice', 1)?.wire.capacity() ?? 0) > 0,
-      5000,
-      'timeout=60 to wait',
-    );
+    await pollWaits(server, 'alice', 1, 'timeout=60 to wait');
     abort.abort();
     await assert.rejects(waiting);
   });
@@ -190,13 +185,13 @@ describe('push errors and CORS', () => {
     });
     open.add(ws);
     const id = await sendMsg(server, token, conversationId, 'ws');
-    await waitFor(() => ws.messages.length === 1, 5000, 'the ws message');
+    await ws.waitForMessages(1);
     assert.equal(ws.messages[0]?.MsgId, id);
     const bearerSse = { authorization: `Bearer ${await server.token('bearer', 2)}` };
     const sse = await SseClient.open(notifyUrl(server, 'sse', {}), bearerSse);
     open.add(sse);
     const second = await sendMsg(server, token, conversationId, 'sse');
-    await waitFor(() => sse.messages.length === 1, 5000, 'the sse message');
+    await sse.waitForMessages(1);
     assert.equal(sse.messages[0]?.MsgId, second);
     const bearerPoll = { authorization: `Bearer ${await server.token('bearer', 3)}` };
     const first = await poll(server, { timeout: 0, last_msg_id: id }, { headers: bearerPoll });

@@ -5,7 +5,7 @@ import { sendMsg, tokenMinter } from '../helpers/push-fixtures.js';
 import type { PushClient } from '../helpers/push-clients.js';
 import { startServer } from '../helpers/server.js';
 import type { TestServer } from '../helpers/server.js';
-import { mapLimit, waitFor } from '../helpers/wait.js';
+import { mapLimit } from '../helpers/wait.js';
 
 const SLOW_CLIENTS = 1000;
 const CONTENT = 'x'.repeat(60_000);
@@ -70,11 +70,7 @@ describe('server memory with clients that never read', () => {
       readers.length,
       `${server.app.hub.size - readers.length} slow clients still connected after ${sent.length} messages`,
     );
-    await waitFor(
-      () => readers.every((r) => r.messages.length >= sent.length),
-      20_000,
-      () => `${sent.length} messages on each reader, got ${readers.map((r) => r.messages.length)}`,
-    );
+    await Promise.all(readers.map((r) => r.waitForMessages(sent.length, 20_000)));
     peak = Math.max(peak, process.memoryUsage().rss);
     for (const r of readers)
       assert.deepEqual(

@@ -2,11 +2,11 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ManualClock } from '../helpers/manual-clock.js';
 import { MSG_DATA_KEYS, poll } from '../helpers/push-clients.js';
-import { sendMsg } from '../helpers/push-fixtures.js';
+import { isPollWaiting, pollWaits, sendMsg } from '../helpers/push-fixtures.js';
 import type { PollResult } from '../helpers/push-clients.js';
 import { startServer } from '../helpers/server.js';
 import type { TestServer } from '../helpers/server.js';
-import { waitFor } from '../helpers/wait.js';
+import { expectNothingFor } from '../helpers/wait.js';
 
 const PLATFORM = 1;
 
@@ -36,11 +36,7 @@ describe('long-poll', () => {
     params: Record<string, string | number>,
   ): Promise<{ answer: Promise<PollResult> }> {
     const answer = poll(server, params);
-    await waitFor(
-      () => (server.app.hub.find(session, PLATFORM)?.wire.capacity() ?? 0) > 0,
-      5000,
-      'the poll to wait on the server',
-    );
+    await pollWaits(server, session, PLATFORM, 'the poll to wait on the server');
     return { answer };
   }
 
@@ -61,7 +57,8 @@ describe('long-poll', () => {
     void answer.then(() => (settled = true));
     clock.advance(4999);
     server.app.hub.tick();
-    await new Promise((resolve) => setImmediate(resolve));
+    assert.ok(isPollWaiting(server, session, PLATFORM), 'held 1 ms before the timeout');
+    await expectNothingFor(50, 'an early 204 to reach the client');
     assert.equal(settled, false, 'still waiting 1 ms before the timeout');
     clock.advance(1);
     server.app.hub.tick();
@@ -155,18 +152,10 @@ describe('long-poll', () => {
     const { session, token, conversationId } = await member();
     const abort = new AbortController();
     const abandoned = poll(server, { token, timeout: 60 }, { signal: abort.signal });
-    await waitFor(
-      () => (server.app.hub.find(session, PLATFORM)?.wire.capacity() ?? 0) > 0,
-      5000,
-      'the poll to wait',
-    );
+    await pollWaits(server, session, PLATFORM, 'the poll to wait');
     abort.abort();
     await assert.rejects(abandoned);
-    await waitFor(
-      () => server.app.hub.find(session, PLATFORM)?.wire.capacity() === 0,
-      5000,
-      'the server to notice the abandoned poll',
-    );
+    await pollWaits(server, session, PLATFORM, 'the server to notice the abandoned poll', false);
     const id = await send(conversationId, 'after abandon');
     const res = await poll(server, { token, timeout: 0 });
     assert.equal(res.status, 200);

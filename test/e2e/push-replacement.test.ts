@@ -7,12 +7,12 @@ import {
   WsClient,
   closeAll,
   openPush,
+  untilClients,
 } from '../helpers/push-clients.js';
-import { sendMsg } from '../helpers/push-fixtures.js';
+import { pollWaits, sendMsg } from '../helpers/push-fixtures.js';
 import type { Protocol, PushClient } from '../helpers/push-clients.js';
 import { startServer } from '../helpers/server.js';
 import type { TestServer } from '../helpers/server.js';
-import { waitFor } from '../helpers/wait.js';
 
 const PLATFORM = 4;
 
@@ -42,11 +42,7 @@ describe('push connection replacement', () => {
 
   /** Resolves once a long-poll request of (session, PLATFORM) waits on the server. */
   async function pollOutstanding(session: string): Promise<void> {
-    await waitFor(
-      () => (server.app.hub.find(session, PLATFORM)?.wire.capacity() ?? 0) > 0,
-      5000,
-      `an outstanding poll of ${session}`,
-    );
+    await pollWaits(server, session, PLATFORM, `an outstanding poll of ${session}`);
   }
 
   /** Whether the server has not (yet) told `client` it was replaced or closed. */
@@ -70,7 +66,7 @@ describe('push connection replacement', () => {
       assert.equal((data as { code: number }).code, 10009);
     } else {
       const poll = client as PollClient;
-      await waitFor(() => poll.failures.length > 0, 5000, 'the old poll to be answered');
+      await poll.until(() => poll.failures.length > 0, 5000, 'the old poll to be answered');
       const [answer] = poll.failures;
       assert.equal(answer?.status, 409, JSON.stringify(answer));
       assert.deepEqual(Object.keys(answer.body).sort(), ['code', 'error']);
@@ -85,17 +81,13 @@ describe('push connection replacement', () => {
         const conversationId = await server.createConversation([session, 'sender']);
         const old = await connect(older, session);
         const before = await sendMsg(server, senderToken, conversationId, 'before');
-        await waitFor(() => old.messages.length === 1, 5000, 'the old connection to be live');
+        await old.until(() => old.messages.length === 1, 5000, 'the old connection to be live');
         if (older === 'poll') await pollOutstanding(session);
 
         const replacement = await connect(newer, session);
         await assertReplaced(old);
         const afterId = await sendMsg(server, senderToken, conversationId, 'after');
-        await waitFor(
-          () => replacement.messages.some((m) => m.MsgId === afterId),
-          5000,
-          'the new connection to receive',
-        );
+        await replacement.waitForIds([afterId], 5000, 'the new connection to receive');
         assert.deepEqual(
           old.messages.map((m) => m.MsgId),
           [before],
@@ -118,7 +110,8 @@ describe('push connection replacement', () => {
             openPush(server, second, token),
           ]);
           for (const c of pair) open.add(c);
-          await waitFor(
+          await untilClients(
+            pair,
             () => pair.filter(isLive).length <= 1,
             5000,
             () => `one of the two to be replaced (round ${round})`,
@@ -129,8 +122,8 @@ describe('push connection replacement', () => {
           const loser = pair.find((c) => c !== survivor) as PushClient;
           await assertReplaced(loser);
           const id = await sendMsg(server, senderToken, conversationId, 'who gets it');
-          await waitFor(
-            () => survivor.messages.some((m) => m.MsgId === id),
+          await survivor.waitForIds(
+            [id],
             5000,
             `the surviving ${survivor.protocol} connection to receive (round ${round})`,
           );

@@ -14,7 +14,7 @@ import { sendMsg } from '../helpers/push-fixtures.js';
 import type { MsgData, NotifyParams, Protocol, PushClient } from '../helpers/push-clients.js';
 import { startServer } from '../helpers/server.js';
 import type { TestServer } from '../helpers/server.js';
-import { mapLimit, waitFor } from '../helpers/wait.js';
+import { Changes, mapLimit } from '../helpers/wait.js';
 
 const ids = (messages: readonly MsgData[]): string[] => messages.map((m) => m.MsgId);
 
@@ -74,7 +74,7 @@ describe('push resume', () => {
       const token = await server.token(session, 1);
       const client = await connect(protocol, token);
       const seen = await sendMany(first, 3, 'seen');
-      await waitFor(() => client.messages.length === 3, 5000, 'the first three messages');
+      await client.until(() => client.messages.length === 3, 5000, 'the first three messages');
       await client.close();
 
       const missed: string[] = [];
@@ -82,9 +82,9 @@ describe('push resume', () => {
         missed.push(await sendMsg(server, senderToken, i % 2 ? first : second, `missed${i}`));
       }
       const resumed = await connect(protocol, token, { last_msg_id: seen.at(-1) });
-      await waitFor(() => resumed.messages.length >= missed.length, 5000, 'the replay');
+      await resumed.waitForMessages(missed.length);
       const live = await sendMsg(server, senderToken, first, 'live');
-      await waitFor(() => resumed.messages.length > missed.length, 5000, 'the live message');
+      await resumed.waitForMessages(missed.length + 1);
       assert.deepEqual(ids(resumed.messages), [...missed, live]);
     });
   }
@@ -96,7 +96,7 @@ describe('push resume', () => {
     const sse = await SseClient.open(notifyUrl(server, 'sse', { token }));
     open.add(sse);
     await sendMany(conversationId, 2, 'seen');
-    await waitFor(() => sse.events.length === 2, 5000, 'two events');
+    await sse.until(() => sse.events.length === 2, 5000, 'two events');
     await sse.close();
     const missed = await sendMany(conversationId, 3, 'missed');
     const lastEventId = sse.events.at(-1)?.id;
@@ -105,9 +105,9 @@ describe('push resume', () => {
       'last-event-id': lastEventId,
     });
     open.add(resumed);
-    await waitFor(() => resumed.messages.length >= 3, 5000, 'the replay');
+    await resumed.waitForMessages(3);
     const live = await sendMsg(server, senderToken, conversationId, 'live');
-    await waitFor(() => resumed.messages.length >= 4, 5000, 'the live message');
+    await resumed.waitForMessages(4);
     assert.deepEqual(ids(resumed.messages), [...missed, live]);
     assert.deepEqual(
       resumed.events.map((e) => e.id),
@@ -148,18 +148,24 @@ describe('push resume', () => {
       let client = await connect(protocol, token);
       const sent: string[] = [];
       let sending = true;
+      // Wakes the wait below on each message of the current client and when sending ends.
+      const progress = new Changes();
       const sender = (async () => {
         for (let i = 0; i < total; i++)
           sent.push(await sendMsg(server, senderToken, conversationId, `big${i}`));
         sending = false;
+        progress.notify();
       })();
       let reconnectsWhileSending = 0;
       for (let cycle = 1; cycle <= 4; cycle++) {
-        await waitFor(
-          () => received.length + client.messages.length >= cycle * 90 || !sending,
-          20_000,
-          `message ${cycle * 90}`,
-        );
+        const stop = client.onEvent(() => progress.notify());
+        await progress
+          .until(
+            () => received.length + client.messages.length >= cycle * 90 || !sending,
+            20_000,
+            `message ${cycle * 90}`,
+          )
+          .finally(stop);
         if (cycle % 2 === 1 && client instanceof WsClient) await client.terminate();
         else await client.close();
         open.delete(client);
@@ -168,7 +174,7 @@ describe('push resume', () => {
         client = await connect(protocol, token, { last_msg_id: received.at(-1)?.MsgId });
       }
       await sender;
-      await waitFor(
+      await client.until(
         () => received.length + client.messages.length >= total,
         20_000,
         () => `all ${total} messages, got ${received.length + client.messages.length}`,
@@ -190,13 +196,9 @@ describe('push resume', () => {
     const [before] = await sendMany(conversationId, 1, 'before');
     const missed = await sendParallel(conversationId, 1050, 8);
     const ws = (await connect('ws', token, { last_msg_id: before })) as WsClient;
-    await waitFor(
-      () => ws.messages.length >= 1000,
-      10_000,
-      () => `1000 replayed, got ${ws.messages.length}`,
-    );
+    await ws.waitForMessages(1000, 10_000);
     const live = await sendMsg(server, senderToken, conversationId, 'live');
-    await waitFor(() => ws.messages.length > 1000, 5000, 'the live message');
+    await ws.waitForMessages(1001);
     assert.deepEqual(ids(ws.messages), [...missed.slice(-1000), live]);
 
     const polled = await poll(server, {
@@ -224,7 +226,7 @@ describe('push resume', () => {
         const ws = await WsClient.open(notifyUrl(first, 'ws', { token }));
         clients.push(ws);
         const seen = await sendMsg(first, sender, conversationId, 'seen');
-        await waitFor(() => ws.messages.length === 1, 5000, 'the first message');
+        await ws.until(() => ws.messages.length === 1, 5000, 'the first message');
         await ws.close();
         const missedBefore = await sendMsg(first, sender, conversationId, 'missed before restart');
         await first.close();
@@ -233,9 +235,9 @@ describe('push resume', () => {
         const missedAfter = await sendMsg(second, sender, conversationId, 'missed after restart');
         const resumed = await WsClient.open(notifyUrl(second, 'ws', { token, last_msg_id: seen }));
         clients.push(resumed);
-        await waitFor(() => resumed.messages.length >= 2, 5000, 'the replay after restart');
+        await resumed.waitForMessages(2);
         const live = await sendMsg(second, sender, conversationId, 'live');
-        await waitFor(() => resumed.messages.length >= 3, 5000, 'the live message after restart');
+        await resumed.waitForMessages(3);
         assert.deepEqual(ids(resumed.messages), [missedBefore, missedAfter, live]);
       } finally {
         await closeAll(clients);
@@ -251,7 +253,7 @@ describe('push resume', () => {
     const token = await server.token(session, 1);
     const client = (await connect('poll', token)) as PollClient;
     const seen = await sendMany(conversationId, 2, 'seen');
-    await waitFor(() => client.messages.length === 2, 5000, 'two messages');
+    await client.until(() => client.messages.length === 2, 5000, 'two messages');
     await client.close();
     const missed = await sendMany(conversationId, 2, 'missed');
     const next = await poll(server, { token, timeout: 0, batch: 10, last_msg_id: seen.at(-1) });

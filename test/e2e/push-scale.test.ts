@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { WsClient, notifyUrl } from '../helpers/push-clients.js';
+import { WsClient, notifyUrl, untilClients } from '../helpers/push-clients.js';
 import { sendMsg, tokenMinter } from '../helpers/push-fixtures.js';
 import { startServer } from '../helpers/server.js';
 import type { TestServer } from '../helpers/server.js';
-import { mapLimit, waitFor } from '../helpers/wait.js';
+import { mapLimit } from '../helpers/wait.js';
 
 const CONVERSATIONS = 100;
 const MEMBERS = 10;
@@ -52,7 +52,8 @@ describe('push at scale', () => {
 
     const expected = CONVERSATIONS * MEMBERS * MESSAGES_PER_CONVERSATION;
     const received = (): number => connected.reduce((n, c) => n + c.messages.length, 0);
-    await waitFor(
+    await untilClients(
+      connected,
       () => received() >= expected,
       20_000,
       () => `${expected} deliveries, got ${received()}`,

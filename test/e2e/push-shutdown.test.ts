@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
+import { once } from 'node:events';
 import { connect } from 'node:net';
 import type { Socket } from 'node:net';
 import { dirname, join } from 'node:path';
@@ -9,11 +10,11 @@ import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parseRawResponse } from '../helpers/http.js';
 import { SseClient, WsClient, closeAll, notifyUrl, poll } from '../helpers/push-clients.js';
-import { history } from '../helpers/push-fixtures.js';
+import { history, pollWaits } from '../helpers/push-fixtures.js';
 import type { PushClient } from '../helpers/push-clients.js';
 import { startServer, tempDataDir } from '../helpers/server.js';
 import type { TestServer } from '../helpers/server.js';
-import { waitFor } from '../helpers/wait.js';
+import { withTimeout } from '../helpers/wait.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -31,11 +32,7 @@ describe('push on shutdown', () => {
       const sse = await SseClient.open(notifyUrl(server, 'sse', { token: sseToken }));
       clients.push(ws, sse);
       const waiting = poll(server, { token: pollToken, timeout: 60 });
-      await waitFor(
-        () => (server.app.hub.find('alice', 3)?.wire.capacity() ?? 0) > 0,
-        5000,
-        'the poll to wait',
-      );
+      await pollWaits(server, 'alice', 3, 'the poll to wait');
 
       await server.close();
       assert.equal(await ws.closed(), 1001);
@@ -102,11 +99,10 @@ describe('push on shutdown', () => {
     [
       'a client that connected but never sent a request',
       async (server) => {
-        let accepted = false;
-        server.app.http.server.once('connection', () => (accepted = true));
+        const accepted = once(server.app.http.server, 'connection');
         const socket = connect(server.port, '127.0.0.1');
         socket.on('error', () => {});
-        await waitFor(() => accepted, 5000, 'the server to accept');
+        await withTimeout(accepted, 5000, 'the server to accept');
         return { release: () => socket.destroy() };
       },
     ],
@@ -127,12 +123,9 @@ describe('push on shutdown', () => {
       let closing: Promise<void> | undefined;
       try {
         held = await hold(server);
-        let closed = false;
-        closing = server.close(true).then(() => {
-          closed = true;
-        });
+        closing = server.close(true);
         held.closing?.();
-        await waitFor(() => closed, 1500, 'app.close() to finish after the grace period');
+        await withTimeout(closing, 1500, 'app.close() to finish after the grace period');
       } finally {
         held?.release();
         await (closing ?? server.close(true));
@@ -166,20 +159,30 @@ describe('push on shutdown', () => {
     let exitCode: number | null | undefined;
     let stderr = '';
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.once('exit', (code) => (exitCode = code));
+    const exited = new Promise<void>((resolve) =>
+      child.once('exit', (code) => {
+        exitCode = code;
+        resolve();
+      }),
+    );
     const clients: PushClient[] = [];
     try {
       let address: string | undefined;
-      createInterface({ input: child.stdout }).on('line', (line) => {
-        try {
-          const entry = JSON.parse(line) as { msg?: string; address?: string };
-          if (entry.msg === 'listening') address = entry.address;
-        } catch {
-          // not a log line
-        }
-      });
-      await waitFor(
-        () => address !== undefined || exitCode !== undefined,
+      const listening = new Promise<void>((resolve) =>
+        createInterface({ input: child.stdout }).on('line', (line) => {
+          try {
+            const entry = JSON.parse(line) as { msg?: string; address?: string };
+            if (entry.msg === 'listening') {
+              address = entry.address;
+              resolve();
+            }
+          } catch {
+            // not a log line
+          }
+        }),
+      );
+      await withTimeout(
+        Promise.race([listening, exited]),
         20_000,
         () => `the "listening" log line (stderr: ${stderr})`,
       );
@@ -198,7 +201,7 @@ describe('push on shutdown', () => {
 
       assert.ok(child.kill('SIGTERM'));
       assert.equal(await ws.closed(10_000), 1001);
-      await waitFor(() => exitCode !== undefined, 15_000, 'the process to exit');
+      await withTimeout(exited, 15_000, 'the process to exit');
       assert.equal(exitCode, 0, stderr);
     } finally {
       await closeAll(clients);
@@ -232,8 +235,7 @@ async function startRequest(
     content: 'sent while closing',
   });
   const half = Math.floor(body.length / 2);
-  let arrived = false;
-  server.app.http.server.once('request', () => (arrived = true));
+  const arrived = once(server.app.http.server, 'request');
   const socket = connect(server.port, '127.0.0.1');
   socket.on('error', () => {});
   let received = Buffer.alloc(0);
@@ -254,6 +256,6 @@ async function startRequest(
       `Content-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n` +
       body.slice(0, half),
   );
-  await waitFor(() => arrived, 5000, 'the server to start reading the request');
+  await withTimeout(arrived, 5000, 'the server to start reading the request');
   return { socket, finish: () => socket.write(body.slice(half)), answer };
 }

@@ -12,7 +12,6 @@ import { sendMsg } from '../helpers/push-fixtures.js';
 import type { MsgData, PushClient } from '../helpers/push-clients.js';
 import { startServer } from '../helpers/server.js';
 import type { TestServer } from '../helpers/server.js';
-import { waitFor } from '../helpers/wait.js';
 
 const QUEUE_MAX_MESSAGES = 20;
 const QUEUE_MAX_BYTES = 256 * 1024;
@@ -80,11 +79,7 @@ describe('slow consumers', () => {
     slow.pause();
 
     const sent = await sendUntilDropped(conversationId, slowSession, 1);
-    await waitFor(
-      () => fast.every((c) => c.messages.length >= sent.length),
-      20_000,
-      () => `${sent.length} messages on every reader, got ${fast.map((c) => c.messages.length)}`,
-    );
+    await Promise.all(fast.map((c) => c.waitForMessages(sent.length, 20_000)));
     for (const c of fast) assert.deepEqual(ids(c.messages), sent, `${c.protocol} reader`);
 
     slow.resume();
@@ -108,7 +103,7 @@ describe('slow consumers', () => {
       notifyUrl(server, 'ws', { token, last_msg_id: slow.messages.at(-1)?.MsgId }),
     );
     open.add(resumed);
-    await waitFor(
+    await resumed.until(
       () => slow.messages.length + resumed.messages.length >= sent.length,
       20_000,
       'the rest after resuming',
@@ -127,11 +122,7 @@ describe('slow consumers', () => {
     slow.pause();
 
     const sent = await sendUntilDropped(conversationId, slowSession, 1);
-    await waitFor(
-      () => fast.every((c) => c.messages.length >= sent.length),
-      20_000,
-      () => `${sent.length} messages on every reader, got ${fast.map((c) => c.messages.length)}`,
-    );
+    await Promise.all(fast.map((c) => c.waitForMessages(sent.length, 20_000)));
     for (const c of fast) assert.deepEqual(ids(c.messages), sent, `${c.protocol} reader`);
 
     slow.resume();
@@ -164,7 +155,7 @@ describe('slow consumers', () => {
       const all = [...missed, ...live];
       const isClosed = (): boolean =>
         client instanceof WsClient ? client.isClosed : (client as SseClient).ended;
-      await waitFor(
+      await client.until(
         () => client.messages.length >= all.length || isClosed(),
         20_000,
         () => `${all.length} messages, got ${client.messages.length}`,

@@ -2,11 +2,10 @@ import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { ManualClock } from '../helpers/manual-clock.js';
 import { SseClient, WsClient, closeAll, notifyUrl, poll } from '../helpers/push-clients.js';
-import { sendMsg } from '../helpers/push-fixtures.js';
+import { isPollWaiting, pollWaits, sendMsg } from '../helpers/push-fixtures.js';
 import type { PushClient } from '../helpers/push-clients.js';
 import { startServer } from '../helpers/server.js';
 import type { TestServer } from '../helpers/server.js';
-import { waitFor } from '../helpers/wait.js';
 
 const PING_MS = 1000;
 const SSE_HEARTBEAT_MS = 2000;
@@ -63,7 +62,7 @@ describe('push timers on the Hub’s clock', () => {
     const { session } = await member();
     const client = await ws(session, false);
     tick(PING_MS);
-    await waitFor(() => client.pings === 1, 5000, 'the first ping');
+    await client.until(() => client.pings === 1, 5000, 'the first ping');
     await client.roundTrip();
     assert.equal(client.isClosed, false, 'open until the next ping is due');
     tick(PING_MS);
@@ -80,14 +79,14 @@ describe('push timers on the Hub’s clock', () => {
     assert.equal(client.pings, 0, 'no ping before half of pingIntervalMs');
     tick(PING_MS / 2 + 1);
     for (let round = 1; round <= 5; round++) {
-      await waitFor(() => client.pings === round, 5000, `ping ${round}`);
+      await client.until(() => client.pings === round, 5000, `ping ${round}`);
       // Our pong precedes this ping on the wire, so the server has read it once the pong returns.
       await client.roundTrip();
       tick(PING_MS);
     }
     assert.equal(client.isClosed, false);
     const id = await sendMsg(server, senderToken, conversationId, 'still here');
-    await waitFor(() => client.messages.length === 1, 5000, 'a message after five pings');
+    await client.until(() => client.messages.length === 1, 5000, 'a message after five pings');
     assert.equal(client.messages[0]?.MsgId, id);
   });
 
@@ -106,7 +105,7 @@ describe('push timers on the Hub’s clock', () => {
     // probability 2 × 2^-20.
     assert.ok(early > 0 && early < 20, `${early} of 20 pinged by 3/4 of the interval`);
     tick(PING_MS / 4 + 1);
-    await waitFor(() => clients.every((c) => c.pings === 1), 5000, 'every first ping');
+    await Promise.all(clients.map((c) => c.until(() => c.pings === 1, 5000, 'every first ping')));
   });
 
   it('sends the first SSE comment heartbeat within sseHeartbeatMs, then one every sseHeartbeatMs', async () => {
@@ -115,12 +114,12 @@ describe('push timers on the Hub’s clock', () => {
     const beats = (): number => client.comments.filter((c) => c !== 'connected').length;
     tick(SSE_HEARTBEAT_MS / 2 - 1);
     await sendMsg(server, senderToken, conversationId, 'marker');
-    await waitFor(() => client.messages.length === 1, 5000, 'the marker');
+    await client.until(() => client.messages.length === 1, 5000, 'the marker');
     assert.equal(beats(), 0, 'no heartbeat before half of sseHeartbeatMs');
     tick(SSE_HEARTBEAT_MS / 2 + 1);
-    await waitFor(() => beats() === 1, 5000, 'the first heartbeat comment');
+    await client.until(() => beats() === 1, 5000, 'the first heartbeat comment');
     tick(SSE_HEARTBEAT_MS);
-    await waitFor(() => beats() === 2, 5000, 'the second heartbeat comment');
+    await client.until(() => beats() === 2, 5000, 'the second heartbeat comment');
     assert.equal(client.ended, false);
     assert.equal(client.events.length, 1, 'heartbeats are comments, not events');
   });
@@ -136,20 +135,16 @@ describe('push timers on the Hub’s clock', () => {
 
     // Jump to 30 s before exp, answering the ping that falls due, so only expiry closes.
     tick(Math.min(...exps) - 30_000 - clock.now());
-    await waitFor(() => wsClient.pings === 1, 5000, 'a ping');
+    await wsClient.until(() => wsClient.pings === 1, 5000, 'a ping');
     await wsClient.roundTrip();
     const waiting = poll(server, { token: pollToken, timeout: 60 });
-    await waitFor(
-      () => (server.app.hub.find(session, 3)?.wire.capacity() ?? 0) > 0,
-      5000,
-      'the poll to wait',
-    );
+    await pollWaits(server, session, 3, 'the poll to wait');
     tick(30_000 - 1);
-    await waitFor(() => wsClient.pings === 2, 5000, 'a second ping');
+    await wsClient.until(() => wsClient.pings === 2, 5000, 'a second ping');
     await wsClient.roundTrip();
     assert.equal(wsClient.isClosed, false, 'open 1 ms before exp');
     assert.equal(sseClient.ended, false, 'streaming 1 ms before exp');
-    assert.ok((server.app.hub.find(session, 3)?.wire.capacity() ?? 0) > 0, 'polling before exp');
+    assert.ok(isPollWaiting(server, session, 3), 'polling before exp');
 
     tick(Math.max(...exps) - clock.now());
     assert.equal(await wsClient.closed(), 4010);

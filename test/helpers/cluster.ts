@@ -245,8 +245,8 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
           storeUrl,
           '--bus',
           natsUrl,
-          '--jwt-key',
-          jwtKey,
+          // One argument: a base64url key may begin with '-', which parseArgs takes for a flag.
+          `--jwt-key=${jwtKey}`,
           '--data-dir',
           dataDir,
         ]);

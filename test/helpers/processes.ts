@@ -1,4 +1,5 @@
 import { createServer } from 'node:net';
+import { waitFor } from './wait.js';
 
 /** A TCP port on 127.0.0.1 that was free a moment ago. */
 export function freePort(): Promise<number> {
@@ -13,19 +14,16 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Polls `check` every 50 ms until it is true; fails after `timeoutMs` naming `what`. */
-export async function waitUntil(
+/**
+ * The `waitFor` fallback at a 50 ms pace, for external processes (a port accepting, a
+ * health endpoint): state no event of the test announces.
+ */
+export function waitUntil(
   check: () => boolean | Promise<boolean>,
   timeoutMs: number,
   what: string,
 ): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() > deadline)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  return waitFor(check, timeoutMs, what, 50);
 }
 
 /**

@@ -105,11 +105,7 @@ export class Fencer {
     this.token ??= await this.server.token(this.fencer);
     const id = await sendMsg(this.server, this.token, conversationId, 'fence');
     this.markers.add(id);
-    await waitFor(
-      () => clients.every((c) => c.messages.some((m) => m.MsgId === id)),
-      timeoutMs,
-      () => `fence ${id} to reach ${clients.map((c) => c.protocol).join(', ')} of ${session}`,
-    );
+    await Promise.all(clients.map((c) => c.waitForIds([id], timeoutMs, `fence of ${session}`)));
     return id;
   }
 
@@ -117,4 +113,35 @@ export class Fencer {
   strip(messages: readonly MsgData[]): MsgData[] {
     return messages.filter((m) => !this.markers.has(m.MsgId));
   }
+}
+
+/** Whether a long-poll request of (session, platform) is waiting inside the server's Hub. */
+export function isPollWaiting(server: TestServer, session: string, platform: number): boolean {
+  return (server.app.hub.find(session, platform)?.wire.capacity() ?? 0) > 0;
+}
+
+/** Whether the server keeps the place of (session, platform) with no request waiting on it. */
+function isPollIdle(server: TestServer, session: string, platform: number): boolean {
+  return server.app.hub.find(session, platform)?.wire.capacity() === 0;
+}
+
+/**
+ * Resolves once a long-poll of (session, platform) waits inside the server (or, with
+ * `waiting` false, once its place is kept with no request waiting). No event tells the
+ * client that its request has reached the Hub, so this is a `waitFor` fallback: the one
+ * place tests watch that state.
+ */
+export function pollWaits(
+  server: TestServer,
+  session: string,
+  platform: number,
+  what: string,
+  waiting = true,
+  timeoutMs = 5000,
+): Promise<void> {
+  return waitFor(
+    () => (waiting ? isPollWaiting : isPollIdle)(server, session, platform),
+    timeoutMs,
+    what,
+  );
 }

@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { freePort } from '../helpers/processes.js';
 import { startServer } from '../helpers/server.js';
 import type { TestServer } from '../helpers/server.js';
-import { waitFor } from '../helpers/wait.js';
+import { Changes, withTimeout } from '../helpers/wait.js';
 import { TEST_TIMEOUT_MS, TRANSPORTS, send } from './sdk-helpers.js';
 
 /** A process that must end by itself once the client is closed; never longer than this. */
@@ -44,6 +44,8 @@ if (mode === 'unreachable') {
 
 interface ChildRun {
   readonly lines: string[];
+  /** Notified after each stdout line. */
+  readonly output: Changes;
   readonly exited: Promise<number | null>;
   exitCode: number | null | undefined;
   kill(): void;
@@ -54,6 +56,7 @@ function runChild(script: string, args: readonly string[]): ChildRun {
   let out = '';
   const run: ChildRun = {
     lines: [],
+    output: new Changes(),
     exitCode: undefined,
     exited: new Promise((resolve) => {
       child.on('exit', (code) => {
@@ -68,6 +71,7 @@ function runChild(script: string, args: readonly string[]): ChildRun {
     const parts = out.split('\n');
     out = parts.pop() ?? '';
     run.lines.push(...parts);
+    run.output.notify();
   });
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => process.stderr.write(chunk));
   return run;
@@ -97,8 +101,8 @@ describe('QuickImClient close()', () => {
   /** Waits for the child to exit on its own; kills it and fails if it does not. */
   async function exitsByItself(run: ChildRun): Promise<void> {
     try {
-      await waitFor(
-        () => run.exitCode !== undefined,
+      await withTimeout(
+        run.exited,
         EXIT_WITHIN_MS,
         () => `the process to exit by itself after close() (output: ${run.lines.join(' | ')})`,
       );
@@ -115,7 +119,11 @@ describe('QuickImClient close()', () => {
       async () => {
         const token = await server.token('bob', 30 + i);
         const run = runChild(script, [server.url, token, transport]);
-        await waitFor(() => run.lines.includes('connected'), 10_000, 'the child to connect');
+        await run.output.until(
+          () => run.lines.includes('connected'),
+          10_000,
+          'the child to connect',
+        );
         await send(server, aliceToken, conversationId, `bye ${transport}`);
         await exitsByItself(run);
         assert.ok(run.lines.includes(`message bye ${transport}`), run.lines.join('\n'));

@@ -10,7 +10,7 @@ import type {
   PushTransport,
 } from '../../packages/client/src/transports/transport.js';
 import type { ClientEvents, MsgData, Transport } from '../../packages/client/src/types.js';
-import { waitFor } from '../helpers/wait.js';
+import { Changes } from '../helpers/wait.js';
 import { TEST_TIMEOUT_MS } from './sdk-helpers.js';
 
 /**
@@ -59,7 +59,7 @@ function manager(transport: PushTransport, lastMsgId: string | null = null) {
     lastMsgId,
     events,
   });
-  return { push, delivered };
+  return { push, delivered, events };
 }
 
 describe('ConnectionManager de-duplication', () => {
@@ -68,7 +68,7 @@ describe('ConnectionManager de-duplication', () => {
     { timeout: TEST_TIMEOUT_MS },
     async () => {
       const t = new HandDriven('sse');
-      const { push, delivered } = manager(t);
+      const { push, delivered, events } = manager(t);
       await push.connect();
       assert.equal(t.connects[0]?.lastMsgId, null);
       // Two conversations: ids are ordered within each only.
@@ -78,7 +78,11 @@ describe('ConnectionManager de-duplication', () => {
       assert.equal(push.lastMsgId, 'BBBBB-2222-2222-222');
 
       t.handlers?.onEnd({ kind: 'retry', reason: 'network' });
-      await waitFor(() => t.connects.length === 2 && push.state === 'connected', 2000, 'reconnect');
+      const changes = new Changes();
+      const off = events.on('state', () => changes.notify());
+      await changes
+        .until(() => t.connects.length === 2 && push.state === 'connected', 2000, 'reconnect')
+        .finally(off);
       assert.equal(t.connects[1]?.lastMsgId, 'BBBBB-2222-2222-222', 'resumes from the greatest id');
       // A replay overlapping what was delivered live.
       t.push(msg('AAAAA-2222-2222-222', 'c2'), msg('BBBBB-2222-2222-222', 'c1'));

@@ -50,7 +50,11 @@ describe("QuickImClient 'replaced'", () => {
     await server.close(true);
   });
 
-  /** Waits until the server holds a connection for (bob, p) that can take a message now. */
+  /**
+   * Waits until the server holds a connection for (bob, p) that can take a message now. That
+   * is server state no client event reports (a long-poll's next request may not have reached
+   * the Hub yet), so this uses the polling fallback.
+   */
   const serverHolds = (p: number): Promise<void> =>
     waitFor(
       () => (server.app.hub.find('bob', p)?.wire.capacity() ?? 0) > 0,

@@ -4,7 +4,6 @@ import { CloseReason } from '../../src/realtime/close-reasons.js';
 import { freePort } from '../helpers/processes.js';
 import { startServer, tempDataDir } from '../helpers/server.js';
 import type { TestServer } from '../helpers/server.js';
-import { waitFor } from '../helpers/wait.js';
 import {
   ClientPool,
   Recorder,
@@ -113,7 +112,7 @@ describe('QuickImClient resume while messages flow', () => {
         // Cut the connection server-side three times while messages keep coming: each reconnect
         // replays what the gap missed while live messages queue behind the replay.
         for (const cut of [1, 2, 3]) {
-          await waitFor(
+          await rec.until(
             () => bob.state === 'connected' && rec.messages.length >= cut * 20,
             10_000,
             () => `cut ${cut}: connected with ${cut * 20} messages (${rec.messages.length})`,

@@ -10,7 +10,7 @@ import type {
   Transport,
 } from '@quick-im/client';
 import type { TestServer } from '../helpers/server.js';
-import { waitFor } from '../helpers/wait.js';
+import { Changes } from '../helpers/wait.js';
 
 /** Reconnect quickly, so tests wait on events for milliseconds, not seconds. */
 export const FAST_RECONNECT = { initialDelayMs: 20, maxDelayMs: 200 } as const;
@@ -62,13 +62,28 @@ export class Recorder {
   readonly disconnected: DisconnectedEvent[] = [];
   readonly states: ConnectionState[] = [];
   replaced = 0;
+  private readonly changes = new Changes();
 
   constructor(readonly client: QuickImClient) {
-    client.on('message', (m) => this.messages.push(m));
-    client.on('connected', (e) => this.connected.push(e.transport));
-    client.on('disconnected', (e) => this.disconnected.push(e));
-    client.on('state', (s) => this.states.push(s));
-    client.on('replaced', () => this.replaced++);
+    client.on('message', (m) => this.record(() => this.messages.push(m)));
+    client.on('connected', (e) => this.record(() => this.connected.push(e.transport)));
+    client.on('disconnected', (e) => this.record(() => this.disconnected.push(e)));
+    client.on('state', (s) => this.record(() => this.states.push(s)));
+    client.on('replaced', () => this.record(() => this.replaced++));
+  }
+
+  /**
+   * Resolves once `predicate` holds; it is checked now and after each event the client
+   * emits. Rejects after `timeoutMs` naming `what`.
+   */
+  until(predicate: () => boolean, timeoutMs: number, what: string | (() => string)): Promise<void> {
+    return this.changes.until(predicate, timeoutMs, what);
+  }
+
+  /** Applies one event's change, then re-checks the pending `until`s. */
+  private record(change: () => void): void {
+    change();
+    this.changes.notify();
   }
 
   /** Message contents in delivery order. */
@@ -78,7 +93,7 @@ export class Recorder {
 
   /** Waits until at least `n` messages arrived. */
   async messageCount(n: number, timeoutMs = 10_000): Promise<void> {
-    await waitFor(
+    await this.until(
       () => this.messages.length >= n,
       timeoutMs,
       () => `${n} messages (have ${this.messages.length}: ${this.contents().join(',')})`,
@@ -87,7 +102,7 @@ export class Recorder {
 
   /** Waits until a message with `content` arrived. */
   async message(content: string, timeoutMs = 10_000): Promise<MsgData> {
-    await waitFor(
+    await this.until(
       () => this.messages.some((m) => m.Content === content),
       timeoutMs,
       () => `message "${content}" (have ${this.contents().join(',')})`,
@@ -115,17 +130,23 @@ export function nextEvent<K extends keyof ClientEvents>(
   });
 }
 
-/** Waits until the client's state is `state`. */
+/** Waits until the client's state is `state`: now, or on the `state` event that makes it so. */
 export async function stateIs(
   client: QuickImClient,
   state: ConnectionState,
   timeoutMs = 10_000,
 ): Promise<void> {
-  await waitFor(
-    () => client.state === state,
-    timeoutMs,
-    () => `state ${state} (is ${client.state})`,
-  );
+  const changes = new Changes();
+  const off = client.on('state', () => changes.notify());
+  try {
+    await changes.until(
+      () => client.state === state,
+      timeoutMs,
+      () => `state ${state} (is ${client.state})`,
+    );
+  } finally {
+    off();
+  }
 }
 
 /** Sends through the server's HTTP API as `token`'s session; resolves with the MsgId. */
