@@ -1,6 +1,8 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { HubMetrics } from '../realtime/hub-metrics.js';
-import type { Protocol } from '../transports/transport.js';
+
+/** The push protocol label, as the Hub reports it. */
+type Protocol = Parameters<HubMetrics['connectionOpened']>[0];
 
 const latencyBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 
