@@ -9,7 +9,8 @@ import { CidrSet } from './config/cidr.js';
 import type { Settings } from './config/settings.js';
 import { registerDemoRoutes } from './demo/demo-routes.js';
 import { MAX_NODE_ID, MsgIdAllocator } from './domain/msg-id.js';
-import { corsHeaders, createHttpServer, innerOnly } from './http/server.js';
+import { innerOnly } from './http/auth.js';
+import { corsHeaders, createHttpServer } from './http/server.js';
 import { registerInnerRoutes } from './http/routes/inner-routes.js';
 import { registerMiscRoutes } from './http/routes/misc-routes.js';
 import { registerNotifyRoutes } from './http/routes/notify-routes.js';
@@ -138,6 +139,7 @@ export async function buildApp(settings: Settings, options: AppOptions = {}): Pr
   const tokens = new TokenService(
     loadOrCreateKey(settings.jwtKey, settings.dataDir),
     settings.tokenTtlSec,
+    clock,
   );
   const nodeNumber =
     rawStore instanceof PostgresStore

@@ -190,7 +190,10 @@ function tail(file: string): string {
   }
 }
 
-/** A node child process running a TypeScript file through tsx, with the fd limit raised. */
+/**
+ * A node child process with the fd limit raised, running a compiled `.js` file (the quick-im
+ * server, from `dist/`) as is and a TypeScript file (generators, reference servers) through tsx.
+ */
 export class Child {
   readonly proc: ChildProcess;
   private readonly inbox: FromGen[] = [];
@@ -206,7 +209,8 @@ export class Child {
     options: { ipc?: boolean; nodeArgs?: readonly string[]; cpus?: string | null } = {},
   ) {
     const fd = openSync(logFile, 'a');
-    const node = [process.execPath, ...(options.nodeArgs ?? []), '--import', 'tsx', script];
+    const loader = script.endsWith('.ts') ? ['--import', 'tsx'] : [];
+    const node = [process.execPath, ...(options.nodeArgs ?? []), ...loader, script];
     // `--pin`: the child may run on these CPUs only (taskset -c).
     const pin = options.cpus != null ? ['taskset', '-c', options.cpus] : [];
     const argv = [...pin, ...FD_PREFIX, ...node, ...args];

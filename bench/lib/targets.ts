@@ -60,7 +60,8 @@ export async function startServer(
   const logFile = join(workDir, `${target}-${port}.log`);
   let dataDir: string | null = null;
   let child: Child;
-  // Every thread (tsx runs a loader thread) writes a profile here; the main thread's is kept.
+  // Every thread (tsx, for the reference servers, runs a loader thread) writes a profile here;
+  // the main thread's is kept.
   const profileDir = join(workDir, `profile-${port}`);
   const nodeArgs =
     options.profileName === null ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`];
@@ -68,7 +69,8 @@ export async function startServer(
     dataDir = mkdtempSync(join(tmpdir(), 'quick-im-bench-'));
     child = new Child(
       'quick-im',
-      join(ROOT, 'src', 'main.ts'),
+      // The compiled server (`npm run bench` builds it first).
+      join(ROOT, 'dist', 'main.js'),
       [
         ...['--port', String(port), '--host', host, '--data-dir', dataDir],
         ...['--log-level', options.logLevel],

@@ -344,7 +344,7 @@ describe('quick-im entry point', () => {
     const env = Object.fromEntries(
       Object.entries(process.env).filter(([k]) => !k.startsWith('QUICKIM_')),
     );
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', '--port', 'abc'], {
+    const child = spawn(process.execPath, ['dist/main.js', '--port', 'abc'], {
       cwd: root,
       env,
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,10 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { CidrSet } from '../config/cidr.js';
-import { ErrorCode } from '../domain/errors.js';
-import { sendFailure } from '../http/envelope.js';
-import { assertSessionIds } from '../http/routes/validate.js';
-import { bodies } from '../http/schemas.js';
+import { ErrorCode, successBody } from '../domain/errors.js';
+import { assertSessionIds, bodies, loopbackOnly, refuse } from '../http/index.js';
 import type { TokenService } from '../services/token-service.js';
 import { DemoAssets } from './demo-assets.js';
 import type { Asset } from './demo-assets.js';
@@ -33,12 +30,8 @@ export const DEMO_CSP = [
   "frame-ancestors 'none'",
 ].join('; ');
 
-const loopback = new CidrSet(['127.0.0.0/8', '::1']);
-
-/** Whether a TCP peer address is loopback: 127.0.0.0/8, `::1` or `::ffff:127.x.y.z`. */
-export function isLoopbackPeer(address: string | undefined): boolean {
-  return loopback.has(address);
-}
+// Tests check the loopback rule through the demo that relies on it.
+export { isLoopbackPeer } from '../http/index.js';
 
 function sendAsset(reply: FastifyReply, asset: Asset): FastifyReply {
   return reply
@@ -62,7 +55,7 @@ export function registerDemoRoutes(app: FastifyInstance, deps: DemoDeps): void {
 
   app.get('/demo', async (_request, reply) => {
     if ((await assets.sdkModules()) === undefined) {
-      return sendFailure(
+      return refuse(
         reply,
         ErrorCode.Internal,
         'the demo needs the client SDK, which is not built: run `npm run build`',
@@ -74,29 +67,18 @@ export function registerDemoRoutes(app: FastifyInstance, deps: DemoDeps): void {
 
   app.get('/demo/*', async (request: FastifyRequest<{ Params: { '*': string } }>, reply) => {
     const asset = await assets.get(request.params['*']);
-    return asset ? sendAsset(reply, asset) : sendFailure(reply, ErrorCode.RouteNotFound);
+    return asset ? sendAsset(reply, asset) : refuse(reply, ErrorCode.RouteNotFound);
   });
 
   app.post('/demo/token', {
     schema: { body: bodies.getToken },
-    // The socket's own peer, never X-Forwarded-For (not even from --trust-proxy), so a header
-    // cannot make a remote client look local. Behind a local reverse proxy every client looks
-    // local: one more reason the demo is off in production.
-    onRequest: (request, reply, done) => {
-      if (!isLoopbackPeer(request.socket.remoteAddress)) {
-        sendFailure(
-          reply,
-          ErrorCode.InnerForbidden,
-          'the demo token endpoint answers loopback only',
-        );
-        return;
-      }
-      done();
-    },
+    // Behind a local reverse proxy every client looks local: one more reason the demo is off
+    // in production.
+    onRequest: loopbackOnly('the demo token endpoint answers loopback only'),
     handler: async (request) => {
       const body = request.body as { session: string; platform: number };
       assertSessionIds([body.session]);
-      return { code: 0, data: await deps.tokens.issue(body.session, body.platform) };
+      return successBody(await deps.tokens.issue(body.session, body.platform));
     },
   });
 }

@@ -46,6 +46,33 @@ export const errorSpecs: Readonly<Record<ErrorCode, ErrorSpec>> = {
   [ErrorCode.BadProtocol]: { status: 400, message: 'unsupported push protocol' },
 };
 
+/** The failure envelope (CONTRACT.md "Envelope"): a non-zero code and an error text, no `data`. */
+export interface ErrorBody {
+  readonly code: ErrorCode;
+  readonly error: string;
+}
+
+/** The success envelope: code 0 and, when there is one, the answer in `data`. */
+export interface SuccessBody<T> {
+  readonly code: 0;
+  readonly data?: T;
+}
+
+/**
+ * The one builder of the failure envelope, for every protocol: an HTTP answer, an SSE event's
+ * `data`, a long-poll answer. `message` defaults to the catalogue's.
+ */
+export function errorBody(code: ErrorCode, message?: string): ErrorBody {
+  return { code, error: message ?? errorSpecs[code].message };
+}
+
+/** The one builder of the success envelope; without `data`, the body is `{"code":0}`. */
+export function successBody<T>(data: T): SuccessBody<T> & { readonly data: T };
+export function successBody(): SuccessBody<never>;
+export function successBody<T>(...data: [T] | []): SuccessBody<T> {
+  return data.length === 0 ? { code: 0 } : { code: 0, data: data[0] };
+}
+
 /** A failure the client caused or must know about; carries its contract code. */
 export class ImError extends Error {
   readonly code: ErrorCode;

@@ -1,18 +1,16 @@
 import type { FastifyReply } from 'fastify';
-import { ErrorCode, errorSpecs } from '../domain/errors.js';
+import { errorBody, errorSpecs } from '../domain/errors.js';
+import type { ErrorCode } from '../domain/errors.js';
 
-export interface Failure {
-  readonly code: number;
-  readonly error: string;
-}
-
-/** Sends the failure envelope with the code's HTTP status (or `status` when given). */
-export function sendFailure(
+/**
+ * Answers with the failure envelope and the code's HTTP status (`status` overrides it, as
+ * `UnavailableError` does with 503); `message` defaults to the catalogue's.
+ */
+export function refuse(
   reply: FastifyReply,
   code: ErrorCode,
   message?: string,
   status?: number,
 ): FastifyReply {
-  const body: Failure = { code, error: message ?? errorSpecs[code].message };
-  return reply.code(status ?? errorSpecs[code].status).send(body);
+  return reply.code(status ?? errorSpecs[code].status).send(errorBody(code, message));
 }

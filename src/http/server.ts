@@ -1,43 +1,17 @@
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import Fastify, { LogController } from 'fastify';
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyInstance } from 'fastify';
 import type { FastifyBaseLogger } from 'fastify';
-import { ErrorCode, ImError, errorSpecs } from '../domain/errors.js';
-import type { TokenClaims, TokenService } from '../services/token-service.js';
-import type { CidrSet } from '../config/cidr.js';
-import { sendFailure } from './envelope.js';
-
-declare module 'fastify' {
-  interface FastifyRequest {
-    /** Set by `authenticate` on public routes. */
-    claims: TokenClaims | null;
-  }
-}
+import { ErrorCode, ImError, errorBody, errorSpecs } from '../domain/errors.js';
+import { refuse } from './envelope.js';
+import { publicPaths } from './routes/public-routes.js';
 
 export interface HttpOptions {
   readonly logger: FastifyBaseLogger;
   readonly maxBodyBytes: number;
   readonly trustProxy: readonly string[];
 }
-
-/** Public paths (CORS allowed); `/inner/*` and the rest are not. */
-export const publicPaths = new Set([
-  '/send_msg',
-  '/check_joined_conversation',
-  '/get_joined_conversation',
-  '/get_conversation_detail',
-  '/join_conversation',
-  '/create_conversation',
-  '/leave_conversation',
-  '/get_lastone_msgid',
-  '/get_conversation_msg_by_range',
-  '/get_conversation_30msg_before_the_id',
-  '/get_conversation_30msg_after_the_id',
-  '/get_conversation_last_30_msg',
-  '/get_conversation_lastone_msg',
-  '/notify',
-]);
 
 export const corsHeaders: Readonly<Record<string, string>> = {
   'access-control-allow-origin': '*',
@@ -87,10 +61,9 @@ function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
   if (err.code === 'ECONNRESET' || socket.destroyed) return;
   if (socket.writable) {
     const { status, message } = errorSpecs[ErrorCode.InvalidParameter];
-    const body = JSON.stringify({
-      code: ErrorCode.InvalidParameter,
-      error: `${message}: malformed HTTP request`,
-    });
+    const body = JSON.stringify(
+      errorBody(ErrorCode.InvalidParameter, `${message}: malformed HTTP request`),
+    );
     socket.write(
       `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nConnection: close\r\n` +
         `Content-Type: application/json; charset=utf-8\r\n` +
@@ -176,71 +149,28 @@ export function createHttpServer(options: HttpOptions): FastifyInstance {
   });
 
   app.setNotFoundHandler((_request, reply) => {
-    sendFailure(reply, ErrorCode.RouteNotFound);
+    refuse(reply, ErrorCode.RouteNotFound);
   });
 
   app.setErrorHandler((error: FastifyError | ImError | Error, request, reply) => {
     if (error instanceof ImError) {
       if (error.status >= 500)
         request.log.warn({ code: error.code, err: error.message }, 'unavailable');
-      return sendFailure(reply, error.code, error.message, error.status);
+      return refuse(reply, error.code, error.message, error.status);
     }
     const fe = error as FastifyError;
     if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-      return sendFailure(reply, ErrorCode.TooLarge, `body exceeds ${options.maxBodyBytes} bytes`);
+      return refuse(reply, ErrorCode.TooLarge, `body exceeds ${options.maxBodyBytes} bytes`);
     }
     if (fe.validation) {
-      return sendFailure(reply, ErrorCode.InvalidParameter, `invalid parameter: ${fe.message}`);
+      return refuse(reply, ErrorCode.InvalidParameter, `invalid parameter: ${fe.message}`);
     }
     if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
-      return sendFailure(reply, ErrorCode.InvalidParameter, `invalid request: ${fe.message}`);
+      return refuse(reply, ErrorCode.InvalidParameter, `invalid request: ${fe.message}`);
     }
     request.log.error({ err: error }, 'internal error');
-    return sendFailure(reply, ErrorCode.Internal);
+    return refuse(reply, ErrorCode.Internal);
   });
 
   return app;
-}
-
-/** The bearer token from `Authorization` or `?token=`. */
-export function tokenOf(request: FastifyRequest): string | undefined {
-  const header = request.headers.authorization;
-  if (typeof header === 'string') {
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-    return match?.[1] ?? '';
-  }
-  const query = request.query as Record<string, unknown> | undefined;
-  const t = query?.token;
-  return typeof t === 'string' ? t : undefined;
-}
-
-/**
- * An onRequest hook that verifies the token and sets `request.claims`; synchronous for a
- * token already verified (the usual case: a client sends the same token many times).
- */
-export function authenticate(tokens: TokenService) {
-  return (request: FastifyRequest, _reply: FastifyReply, done: (err?: Error) => void): void => {
-    const token = tokenOf(request);
-    const cached = tokens.cached(token);
-    if (cached !== undefined) {
-      request.claims = cached;
-      done();
-      return;
-    }
-    tokens.verify(token).then((claims) => {
-      request.claims = claims;
-      done();
-    }, done);
-  };
-}
-
-/** An onRequest hook that admits only peers inside the inner allow-list. */
-export function innerOnly(allow: CidrSet) {
-  return (request: FastifyRequest, reply: FastifyReply, done: () => void): void => {
-    if (!allow.has(request.ip)) {
-      sendFailure(reply, ErrorCode.InnerForbidden);
-      return;
-    }
-    done();
-  };
 }

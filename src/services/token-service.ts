@@ -2,6 +2,7 @@ import { randomBytes, webcrypto } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SignJWT, jwtVerify } from 'jose';
+import type { Clock } from '../domain/clock.js';
 import { ErrorCode, ImError } from '../domain/errors.js';
 
 const ISSUER = 'quick-im';
@@ -50,10 +51,11 @@ export class TokenService {
   // Verified tokens, so the hot path pays for HMAC once per token, not once per request.
   private readonly verified = new Map<string, TokenClaims>();
 
+  /** Tokens live `ttlSec` from issue; issue times and expiry are read from `clock`. */
   constructor(
     key: string,
     private readonly ttlSec: number,
-    private readonly nowSec: () => number = () => Math.floor(Date.now() / 1000),
+    private readonly clock: Clock,
   ) {
     this.key = webcrypto.subtle.importKey(
       'raw',
@@ -64,6 +66,11 @@ export class TokenService {
     );
     // A key WebCrypto refuses fails each sign and verify that awaits it, not the process.
     this.key.catch(() => undefined);
+  }
+
+  /** Whole seconds since the Unix epoch, as JWTs count time. */
+  private nowSec(): number {
+    return Math.floor(this.clock.now() / 1000);
   }
 
   async issue(session: string, platform: number): Promise<string> {

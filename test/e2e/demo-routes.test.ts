@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { SettingsError, loadSettings } from '../../src/config/settings.js';
+import { systemClock } from '../../src/domain/clock.js';
 import { DEMO_CSP, isLoopbackPeer, registerDemoRoutes } from '../../src/demo/demo-routes.js';
 import { createHttpServer } from '../../src/http/server.js';
 import { createLogger } from '../../src/observability/logger.js';
@@ -28,7 +29,7 @@ async function startDemoOnly(sdkDir: string): Promise<{ http: FastifyInstance; u
     maxBodyBytes: 1_048_576,
     trustProxy: [],
   });
-  registerDemoRoutes(http, { tokens: new TokenService('demo-test-key', 60), sdkDir });
+  registerDemoRoutes(http, { tokens: new TokenService('demo-test-key', 60, systemClock), sdkDir });
   const url = await http.listen({ host: '127.0.0.1', port: 0 });
   return { http, url };
 }

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
+import { systemClock } from '../../src/domain/clock.js';
 import { TokenService, loadOrCreateKey } from '../../src/services/token-service.js';
 import {
   SseClient,
@@ -80,7 +81,7 @@ describe('push errors and CORS', () => {
   }
 
   const signedBy = (key: string, nowSec: number): Promise<string> =>
-    new TokenService(key, 60, () => nowSec).issue('alice', 1);
+    new TokenService(key, 60, { ...systemClock, now: () => nowSec * 1000 }).issue('alice', 1);
 
   it('refuses an out-of-range or non-integer poll timeout with 400 and code 10001', async () => {
     for (const timeout of ['61', '-1', 'abc', '1.5', '', '1000']) {

@@ -138,9 +138,7 @@ describe('push on shutdown', () => {
     const child = spawn(
       process.execPath,
       [
-        '--import',
-        'tsx',
-        'src/main.ts',
+        'dist/main.js',
         '--host',
         '127.0.0.1',
         '--port',

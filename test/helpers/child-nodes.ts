@@ -1,5 +1,7 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { waitUntil } from './processes.js';
@@ -7,8 +9,11 @@ import type { ApiResponse } from './server.js';
 
 // quick-im nodes (and scripts embedding one) as child processes, through the real entry point.
 
-/** The repository root: child nodes run `src/main.ts` from here. */
+/** The repository root: child nodes run the compiled `dist/main.js` from here. */
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/** The compiled entry point; `npm test` builds it first (`pretest`). */
+export const MAIN_JS = 'dist/main.js';
 
 /** What a test needs of a node, whether it runs in this process or as a child process. */
 export interface ApiNode {
@@ -55,7 +60,7 @@ export interface Exit {
   readonly signal: NodeJS.Signals | null;
 }
 
-/** A node running `src/main.ts` in a child process. */
+/** A node running the compiled server in a child process. */
 export interface NodeProcess extends ApiNode {
   readonly pid: number;
   /** Everything it wrote to stderr so far. */
@@ -74,9 +79,9 @@ function childEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
-/** Runs node with tsx and `args` from the repository root; killed when this process exits. */
-function spawnTsx(args: readonly string[]): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', ...args], {
+/** Runs node with `args` from the repository root; killed when this process exits. */
+function spawnNode(args: readonly string[]): ChildProcess {
+  const child = spawn(process.execPath, args, {
     cwd: REPO_ROOT,
     env: childEnv(),
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -87,7 +92,10 @@ function spawnTsx(args: readonly string[]): ChildProcess {
 }
 
 function spawnMain(args: readonly string[]): ChildProcess {
-  return spawnTsx(['src/main.ts', ...args]);
+  if (!existsSync(join(REPO_ROOT, MAIN_JS))) {
+    throw new Error(`${MAIN_JS} is missing: run \`npm run build\` first`);
+  }
+  return spawnNode([MAIN_JS, ...args]);
 }
 
 /** A child process running an ES module given as text. */
@@ -103,7 +111,8 @@ export interface ScriptProcess {
 
 /** Runs `code` (an ES module; it may import `./src/….ts`) with `args` in `process.argv.slice(1)`. */
 export function spawnScript(code: string, args: readonly string[]): ScriptProcess {
-  const child = spawnTsx(['--input-type=module', '-e', code, ...args]);
+  // The script imports TypeScript sources, so it runs through tsx (a development dependency).
+  const child = spawnNode(['--import', 'tsx', '--input-type=module', '-e', code, ...args]);
   const lines: string[] = [];
   let stderr = '';
   let exit: Exit | undefined;
@@ -135,7 +144,7 @@ export interface MainRun extends Exit {
   readonly stderr: string;
 }
 
-/** Runs `src/main.ts` with `args` and waits for it to exit; kills it after `timeoutMs`. */
+/** Runs the compiled server with `args` and waits for it to exit; kills it after `timeoutMs`. */
 export async function runMain(args: readonly string[], timeoutMs = 20_000): Promise<MainRun> {
   const child = spawnMain(args);
   let stdout = '';
@@ -151,7 +160,7 @@ export async function runMain(args: readonly string[], timeoutMs = 20_000): Prom
   return { ...exit, stdout, stderr };
 }
 
-/** Starts `src/main.ts` with `args`; resolves once it logged "listening" with its address. */
+/** Starts the compiled server with `args`; resolves once it logged "listening" with its address. */
 export async function startNodeProcess(
   args: readonly string[],
   timeoutMs = 30_000,

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { systemClock } from '../../src/domain/clock.js';
 import { TokenService, loadOrCreateKey } from '../../src/services/token-service.js';
 import type { MsgData, PushClient } from './push-clients.js';
 import type { TestServer } from './server.js';
@@ -69,6 +70,7 @@ export function tokenMinter(
   const service = new TokenService(
     loadOrCreateKey(server.settings.jwtKey, server.dataDir),
     server.settings.tokenTtlSec,
+    systemClock,
   );
   return (session, platform = 1) => service.issue(session, platform);
 }

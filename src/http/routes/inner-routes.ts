@@ -2,7 +2,8 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { CidrSet } from '../../config/cidr.js';
 import type { ConversationService } from '../../services/conversation-service.js';
 import type { TokenService } from '../../services/token-service.js';
-import { innerOnly } from '../server.js';
+import { successBody } from '../../domain/errors.js';
+import { innerOnly } from '../auth.js';
 import { bodies } from '../schemas.js';
 import { assertSessionIds } from './validate.js';
 
@@ -32,7 +33,7 @@ export function registerInnerRoutes(app: FastifyInstance, deps: InnerDeps): void
 
   post<{ session: string; platform: number }>('/inner/get_token', bodies.getToken, async (b) => {
     assertSessionIds([b.session]);
-    return { code: 0, data: await tokens.issue(b.session, b.platform) };
+    return successBody(await tokens.issue(b.session, b.platform));
   });
 
   post<{ conversation_type: number; sessions: string[] }>(
@@ -41,20 +42,20 @@ export function registerInnerRoutes(app: FastifyInstance, deps: InnerDeps): void
     async (b) => {
       assertSessionIds(b.sessions);
       const id = await conversations.create(undefined, b.conversation_type, b.sessions);
-      return { code: 0, data: { ConversationId: id } };
+      return successBody({ ConversationId: id });
     },
   );
 
   post<MembersBody>('/inner/kickout_conversation', bodies.innerMembers, async (b) => {
     assertSessionIds(b.sessions);
     await conversations.kick(b.conversation_id, b.sessions);
-    return { code: 0, data: { ConversationId: b.conversation_id } };
+    return successBody({ ConversationId: b.conversation_id });
   });
 
   post<MembersBody>('/inner/join_conversation', bodies.innerMembers, async (b) => {
     assertSessionIds(b.sessions);
     await conversations.joinByInner(b.conversation_id, b.sessions);
-    return { code: 0, data: { ConversationId: b.conversation_id } };
+    return successBody({ ConversationId: b.conversation_id });
   });
 
   post<{ conversation_ids: string[]; is_archive: boolean }>(
@@ -62,7 +63,7 @@ export function registerInnerRoutes(app: FastifyInstance, deps: InnerDeps): void
     bodies.setArchive,
     async (b) => {
       await conversations.setArchived(b.conversation_ids, b.is_archive);
-      return { code: 0 };
+      return successBody();
     },
   );
 }

@@ -1,9 +1,9 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { TokenClaims } from '../../services/token-service.js';
+import { successBody } from '../../domain/errors.js';
 import type { ConversationService } from '../../services/conversation-service.js';
 import type { MessageService } from '../../services/message-service.js';
-import type { TokenService } from '../../services/token-service.js';
-import { authenticate } from '../server.js';
+import type { TokenClaims, TokenService } from '../../services/token-service.js';
+import { authenticate } from '../auth.js';
 import { bodies } from '../schemas.js';
 import { assertSessionIds } from './validate.js';
 
@@ -18,29 +18,23 @@ interface ConversationBody {
   desc?: boolean;
 }
 
-type Handler<B> = (claims: TokenClaims, body: B) => Promise<unknown>;
+/** Answers the `data` of the success envelope for the token's session and a validated body. */
+type Handler<B> = (deps: PublicDeps, claims: TokenClaims, body: B) => Promise<unknown>;
 
-/** The token-protected endpoints: parse, call a service, wrap the envelope. */
-export function registerPublicRoutes(app: FastifyInstance, deps: PublicDeps): void {
-  const { conversations, messages } = deps;
-  // onRequest: an unauthenticated request is refused before its body is read.
-  const onRequest = authenticate(deps.tokens);
+interface Route {
+  readonly schema: object;
+  readonly handler: Handler<never>;
+}
 
-  function post<B>(url: string, schema: object, handler: Handler<B>): void {
-    app.post(url, {
-      schema: { body: schema },
-      onRequest,
-      handler: async (request: FastifyRequest) => {
-        const data = await handler(request.claims as TokenClaims, request.body as B);
-        return { code: 0, data };
-      },
-    });
-  }
+function route<B>(schema: object, handler: Handler<B>): Route {
+  return { schema, handler };
+}
 
-  post<{ conversation_id: string; status: number; type: number; content: string }>(
-    '/send_msg',
+/** The token-protected endpoints by path, in registration order. */
+const routes: Readonly<Record<string, Route>> = {
+  '/send_msg': route<{ conversation_id: string; status: number; type: number; content: string }>(
     bodies.sendMsg,
-    async ({ session }, b) => {
+    async ({ messages }, { session }, b) => {
       const m = await messages.send(session, {
         conversationId: b.conversation_id,
         status: b.status,
@@ -49,93 +43,118 @@ export function registerPublicRoutes(app: FastifyInstance, deps: PublicDeps): vo
       });
       return { MsgID: m.MsgId };
     },
-  );
+  ),
 
-  post<ConversationBody>(
-    '/check_joined_conversation',
+  '/check_joined_conversation': route<ConversationBody>(
     bodies.byConversation,
-    async ({ session }, b) => ({
+    async ({ conversations }, { session }, b) => ({
       Joined: await conversations.isJoined(b.conversation_id, session),
     }),
-  );
+  ),
 
-  post<unknown>('/get_joined_conversation', bodies.joinedConversations, async ({ session }) => ({
-    Conversations: await conversations.joined(session),
-  }));
+  '/get_joined_conversation': route<unknown>(
+    bodies.joinedConversations,
+    async ({ conversations }, { session }) => ({
+      Conversations: await conversations.joined(session),
+    }),
+  ),
 
-  post<ConversationBody>('/get_conversation_detail', bodies.byConversation, ({ session }, b) =>
-    conversations.detail(b.conversation_id, session),
-  );
+  '/get_conversation_detail': route<ConversationBody>(
+    bodies.byConversation,
+    ({ conversations }, { session }, b) => conversations.detail(b.conversation_id, session),
+  ),
 
-  post<ConversationBody>('/join_conversation', bodies.byConversation, async ({ session }, b) => {
-    await conversations.join(b.conversation_id, session);
-    return { ConversationId: b.conversation_id };
-  });
+  '/join_conversation': route<ConversationBody>(
+    bodies.byConversation,
+    async ({ conversations }, { session }, b) => {
+      await conversations.join(b.conversation_id, session);
+      return { ConversationId: b.conversation_id };
+    },
+  ),
 
-  post<{ conversation_type: number; sessions?: string[] }>(
-    '/create_conversation',
+  '/create_conversation': route<{ conversation_type: number; sessions?: string[] }>(
     bodies.createConversation,
-    async ({ session }, b) => {
+    async ({ conversations }, { session }, b) => {
       const sessions = b.sessions ?? [];
       assertSessionIds(sessions);
       return {
         ConversationId: await conversations.create(session, b.conversation_type, sessions),
       };
     },
-  );
+  ),
 
-  post<ConversationBody>('/leave_conversation', bodies.byConversation, async ({ session }, b) => {
-    await conversations.leave(b.conversation_id, session);
-    return { ConversationId: b.conversation_id };
-  });
+  '/leave_conversation': route<ConversationBody>(
+    bodies.byConversation,
+    async ({ conversations }, { session }, b) => {
+      await conversations.leave(b.conversation_id, session);
+      return { ConversationId: b.conversation_id };
+    },
+  ),
 
-  post<ConversationBody>('/get_lastone_msgid', bodies.byConversation, async ({ session }, b) => ({
-    MsgId: await messages.lastMsgId(b.conversation_id, session),
-  }));
-
-  post<ConversationBody & { start_msg_id: string; end_msg_id: string }>(
-    '/get_conversation_msg_by_range',
-    bodies.range,
-    async ({ session }, b) => ({
-      Msg: await messages.range(
-        b.conversation_id,
-        session,
-        b.start_msg_id,
-        b.end_msg_id,
-        b.desc === true,
-      ),
+  '/get_lastone_msgid': route<ConversationBody>(
+    bodies.byConversation,
+    async ({ messages }, { session }, b) => ({
+      MsgId: await messages.lastMsgId(b.conversation_id, session),
     }),
-  );
+  ),
 
-  post<ConversationBody & { msg_id: string }>(
-    '/get_conversation_30msg_before_the_id',
+  '/get_conversation_msg_by_range': route<
+    ConversationBody & { start_msg_id: string; end_msg_id: string }
+  >(bodies.range, async ({ messages }, { session }, b) => ({
+    Msg: await messages.range(
+      b.conversation_id,
+      session,
+      b.start_msg_id,
+      b.end_msg_id,
+      b.desc === true,
+    ),
+  })),
+
+  '/get_conversation_30msg_before_the_id': route<ConversationBody & { msg_id: string }>(
     bodies.aroundId,
-    async ({ session }, b) => ({
+    async ({ messages }, { session }, b) => ({
       Msg: await messages.before(b.conversation_id, session, b.msg_id, b.desc === true),
     }),
-  );
+  ),
 
-  post<ConversationBody & { msg_id: string }>(
-    '/get_conversation_30msg_after_the_id',
+  '/get_conversation_30msg_after_the_id': route<ConversationBody & { msg_id: string }>(
     bodies.aroundId,
-    async ({ session }, b) => ({
+    async ({ messages }, { session }, b) => ({
       Msg: await messages.after(b.conversation_id, session, b.msg_id, b.desc === true),
     }),
-  );
+  ),
 
-  post<ConversationBody>(
-    '/get_conversation_last_30_msg',
+  '/get_conversation_last_30_msg': route<ConversationBody>(
     bodies.history,
-    async ({ session }, b) => ({
+    async ({ messages }, { session }, b) => ({
       Msg: await messages.before(b.conversation_id, session, null, b.desc === true),
     }),
-  );
+  ),
 
-  post<ConversationBody>(
-    '/get_conversation_lastone_msg',
+  '/get_conversation_lastone_msg': route<ConversationBody>(
     bodies.history,
-    async ({ session }, b) => ({
+    async ({ messages }, { session }, b) => ({
       Msg: await messages.lastOne(b.conversation_id, session),
     }),
-  );
+  ),
+};
+
+/** The push endpoint, registered by the notify route; public like the routes above. */
+const NOTIFY_PATH = '/notify';
+
+/** Every path a page on any origin may call (CORS): the routes above and `/notify`. */
+export const publicPaths: ReadonlySet<string> = new Set([...Object.keys(routes), NOTIFY_PATH]);
+
+/** The token-protected endpoints: parse, call a service, wrap the envelope. */
+export function registerPublicRoutes(app: FastifyInstance, deps: PublicDeps): void {
+  // onRequest: an unauthenticated request is refused before its body is read.
+  const onRequest = authenticate(deps.tokens);
+  for (const [url, { schema, handler }] of Object.entries(routes)) {
+    app.post(url, {
+      schema: { body: schema },
+      onRequest,
+      handler: async (request: FastifyRequest) =>
+        successBody(await handler(deps, request.claims as TokenClaims, request.body as never)),
+    });
+  }
 }
