@@ -445,9 +445,8 @@ export class Hub {
   private async fillGap(room: Room<SessionEntry>, afterId: string, upToId: string): Promise<void> {
     let stored: MessageEvent[] = [];
     try {
-      const missed = await this.o.store.history(
+      const missed = await this.o.store.messagesAfter(
         room.conversationId,
-        'after',
         afterId,
         this.o.replayLimit,
       );
