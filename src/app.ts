@@ -26,7 +26,7 @@ import { MessageService } from './services/message-service.js';
 import { TokenService, loadOrCreateKey } from './services/token-service.js';
 import { PostgresStore } from './store/postgres-store.js';
 import { SqliteStore } from './store/sqlite-store.js';
-import type { Store } from './store/store.js';
+import type { AllocateMsgId, CursorStore, Store } from './store/store.js';
 import { PollTransport } from './transports/poll-transport.js';
 import type { PollPositions } from './transports/poll-transport.js';
 import { SseTransport } from './transports/sse-transport.js';
@@ -64,27 +64,63 @@ function firstLine(err: unknown): string {
   return ((err as Error).message ?? String(err)).split('\n')[0] ?? '';
 }
 
-async function openStore(settings: Settings, logger: FastifyBaseLogger): Promise<Store> {
+/** This node's MsgId allocator, given to the store. */
+function allocatorFor(nodeNumber: number): AllocateMsgId {
+  const ids = new MsgIdAllocator(nodeNumber);
+  return (last) => ids.next(last);
+}
+
+/**
+ * The store and this node's number, which its MsgIds carry: PostgreSQL hands each node its own;
+ * a SQLite file has one writer, so any number will do.
+ */
+async function openStore(
+  settings: Settings,
+  logger: FastifyBaseLogger,
+): Promise<{ store: Store; nodeNumber: number }> {
   switch (settings.store.kind) {
-    case 'sqlite':
+    case 'sqlite': {
       mkdirSync(settings.dataDir, { recursive: true });
-      return new SqliteStore(join(settings.dataDir, 'quick-im.db'), {
+      const nodeNumber = randomInt(MAX_NODE_ID + 1);
+      const store = new SqliteStore(join(settings.dataDir, 'quick-im.db'), {
+        allocator: allocatorFor(nodeNumber),
         commitWindowMs: settings.commitWindowMs,
         walMaxBytes: settings.walMaxMb * 1024 * 1024,
         onCheckpointFailure: (reason) =>
           logger.warn({ reason }, 'sqlite background checkpoint failed; checkpointing inline only'),
       });
+      return { store, nodeNumber };
+    }
     case 'postgres':
       try {
-        return await PostgresStore.open({
+        const store = await PostgresStore.open({
           url: settings.store.url,
           timeoutMs: settings.storeTimeoutMs,
           onError: (err) => logger.warn({ err: err.message }, 'postgres connection lost'),
+          allocatorFor,
         });
+        return { store, nodeNumber: store.nodeNumber };
       } catch (err) {
         throw new StartError(`--store: cannot use PostgreSQL: ${firstLine(err)}`);
       }
   }
+}
+
+/** How often poll positions no poll will read again (older than `pollKeepMs`) are deleted. */
+const POLL_CURSOR_SWEEP_MS = 10 * 60_000;
+
+function sweepPollCursors(
+  store: CursorStore,
+  keepMs: number,
+  logger: FastifyBaseLogger,
+): NodeJS.Timeout {
+  const timer = setInterval(() => {
+    store
+      .deleteExpiredPollCursors(Date.now() - keepMs)
+      .catch((err: unknown) => logger.warn({ err: firstLine(err) }, 'poll cursor sweep failed'));
+  }, POLL_CURSOR_SWEEP_MS);
+  timer.unref();
+  return timer;
 }
 
 async function openBus(
@@ -115,7 +151,7 @@ export async function buildApp(settings: Settings, options: AppOptions = {}): Pr
   const clock = options.clock ?? systemClock;
   // The bus reports availability to the Hub, which is built after the bus.
   const live: { hub?: Hub } = {};
-  const rawStore = await openStore(settings, logger);
+  const { store: rawStore, nodeNumber } = await openStore(settings, logger);
   let rawBus: Bus;
   try {
     rawBus = await openBus(settings, logger, (up) => {
@@ -141,11 +177,6 @@ export async function buildApp(settings: Settings, options: AppOptions = {}): Pr
     settings.tokenTtlSec,
     clock,
   );
-  const nodeNumber =
-    rawStore instanceof PostgresStore
-      ? await rawStore.claimNodeNumber(MAX_NODE_ID + 1)
-      : randomInt(MAX_NODE_ID + 1);
-  const ids = new MsgIdAllocator(nodeNumber);
   const hub = new Hub({
     store,
     bus,
@@ -163,7 +194,6 @@ export async function buildApp(settings: Settings, options: AppOptions = {}): Pr
     store,
     bus,
     conversations,
-    ids,
     settings.maxContentBytes,
     onBusError,
     metrics,
@@ -210,6 +240,7 @@ export async function buildApp(settings: Settings, options: AppOptions = {}): Pr
   const tickMs = Math.min(500, settings.pingIntervalMs / 2, settings.sseHeartbeatMs / 2);
   const ticker = options.clock ? undefined : setInterval(() => hub.tick(), tickMs);
   ticker?.unref();
+  const sweep = options.clock ? undefined : sweepPollCursors(store, settings.pollKeepMs, logger);
 
   let closing: Promise<void> | undefined;
   return {
@@ -221,6 +252,7 @@ export async function buildApp(settings: Settings, options: AppOptions = {}): Pr
     close() {
       closing ??= (async () => {
         if (ticker) clearInterval(ticker);
+        if (sweep) clearInterval(sweep);
         const stopped = http.close();
         hub.closeAll(CloseReason.GoingAway);
         // In-flight requests get the grace period; then whatever still holds a socket is cut.

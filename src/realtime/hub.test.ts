@@ -75,12 +75,13 @@ afterEach(async () => {
 });
 
 function fixture(options: FixtureOptions = {}): Fixture {
-  const store = new SqliteStore(':memory:');
+  const ids = new MsgIdAllocator(1);
+  const store = new SqliteStore(':memory:', { allocator: (last) => ids.next(last) });
   const bus = new MemoryBus();
   const clock = new ManualClock();
   const fail = (err: unknown): void => assert.fail(err as Error);
   const conversations = new ConversationService(store, bus, fail);
-  const messages = new MessageService(store, bus, conversations, new MsgIdAllocator(1), 4096, fail);
+  const messages = new MessageService(store, bus, conversations, 4096, fail);
   const hub = new Hub({
     store: options.hubStore?.(store) ?? store,
     bus,
@@ -206,7 +207,7 @@ describe('Hub', () => {
     const f = fixture({
       hubStore: (store) => ({
         joinedConversations: (s) => store.joinedConversations(s),
-        history: (...args) => store.history(...args),
+        messagesAfter: (...args) => store.messagesAfter(...args),
         async missedMessages(session, afterId, limit) {
           const missed = await store.missedMessages(session, afterId, limit);
           await duringReplay();
@@ -263,7 +264,7 @@ describe('Hub', () => {
           await gate;
           return ids;
         },
-        history: (...args) => store.history(...args),
+        messagesAfter: (...args) => store.messagesAfter(...args),
         missedMessages: (...args) => store.missedMessages(...args),
       }),
     });

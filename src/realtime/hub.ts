@@ -16,7 +16,7 @@ import type { SessionEntry } from './session-index.js';
 import type { PushGrant, Wire } from './wire.js';
 
 /** The store reads the Hub makes: memberships, resume replays and gaps in a room's order. */
-export type HubStore = Pick<Store, 'joinedConversations' | 'missedMessages' | 'history'>;
+export type HubStore = Pick<Store, 'joinedConversations' | 'missedMessages' | 'messagesAfter'>;
 
 export interface HubOptions {
   readonly store: HubStore;
@@ -216,9 +216,8 @@ export class Hub {
   private async fillGap(room: Room<SessionEntry>, afterId: string, upToId: string): Promise<void> {
     let stored: MessageEvent[] = [];
     try {
-      const missed = await this.o.store.history(
+      const missed = await this.o.store.messagesAfter(
         room.conversationId,
-        'after',
         afterId,
         this.o.replayLimit,
       );

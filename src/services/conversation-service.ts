@@ -3,7 +3,7 @@ import { MAX_CONVERSATION_TYPE, MIN_CONVERSATION_TYPE } from '../domain/conversa
 import type { ConversationDetail } from '../domain/conversation.js';
 import { ErrorCode, ImError, UnavailableError } from '../domain/errors.js';
 import type { Bus } from '../bus/bus.js';
-import type { Store } from '../store/store.js';
+import type { ConversationStore } from '../store/store.js';
 
 /** Throws 90010 unless `type` is an integer in 0..15. */
 export function assertConversationType(type: number): void {
@@ -15,7 +15,7 @@ export function assertConversationType(type: number): void {
 /** Membership and conversation rules; knows nothing of HTTP. */
 export class ConversationService {
   constructor(
-    private readonly store: Store,
+    private readonly store: ConversationStore,
     private readonly bus: Bus,
     private readonly onBusError: (err: unknown) => void,
   ) {}

@@ -2,9 +2,8 @@ import { HISTORY_PAGE, MAX_RANGE_MESSAGES } from '../domain/conversation.js';
 import { ErrorCode, ImError } from '../domain/errors.js';
 import { nowMicros, serializeMessage } from '../domain/message.js';
 import type { Message } from '../domain/message.js';
-import type { MsgIdAllocator } from '../domain/msg-id.js';
 import type { Bus } from '../bus/bus.js';
-import type { Store } from '../store/store.js';
+import type { MessageStore } from '../store/store.js';
 import type { ConversationService } from './conversation-service.js';
 
 export interface SendInput {
@@ -16,19 +15,14 @@ export interface SendInput {
 
 /** Sending and reading messages; knows nothing of HTTP. */
 export class MessageService {
-  private readonly allocate: (last: string | null) => string;
-
   constructor(
-    private readonly store: Store,
+    private readonly store: MessageStore,
     private readonly bus: Bus,
     private readonly conversations: ConversationService,
-    ids: MsgIdAllocator,
     private readonly maxContentBytes: number,
     private readonly onBusError: (err: unknown) => void,
     private readonly counters?: { messageAccepted(): void },
-  ) {
-    this.allocate = (last) => ids.next(last);
-  }
+  ) {}
 
   /**
    * Stores the message (membership checked in the same transaction) and resolves after the
@@ -41,17 +35,14 @@ export class MessageService {
     ) {
       throw new ImError(ErrorCode.TooLarge, `content exceeds ${this.maxContentBytes} bytes`);
     }
-    const result = await this.store.appendMessage(
-      {
-        conversationId: input.conversationId,
-        fromSession: session,
-        status: input.status,
-        type: input.type,
-        content: input.content,
-        sendTime: nowMicros(),
-      },
-      this.allocate,
-    );
+    const result = await this.store.appendMessage({
+      conversationId: input.conversationId,
+      fromSession: session,
+      status: input.status,
+      type: input.type,
+      content: input.content,
+      sendTime: nowMicros(),
+    });
     if (result.kind === 'not-found') throw new ImError(ErrorCode.ConversationNotFound);
     if (result.kind === 'not-member') throw new ImError(ErrorCode.NotMember);
     const { message, previousMsgId } = result;
@@ -81,7 +72,7 @@ export class MessageService {
     desc: boolean,
   ): Promise<Message[]> {
     await this.conversations.requireMember(conversationId, session);
-    return order(await this.store.history(conversationId, 'before', msgId, HISTORY_PAGE), desc);
+    return order(await this.store.messagesBefore(conversationId, msgId, HISTORY_PAGE), desc);
   }
 
   /** The 30 messages nearest `msgId`, strictly after it. */
@@ -92,13 +83,13 @@ export class MessageService {
     desc: boolean,
   ): Promise<Message[]> {
     await this.conversations.requireMember(conversationId, session);
-    return order(await this.store.history(conversationId, 'after', msgId, HISTORY_PAGE), desc);
+    return order(await this.store.messagesAfter(conversationId, msgId, HISTORY_PAGE), desc);
   }
 
   /** The newest message as a list of zero or one. */
   async lastOne(conversationId: string, session: string): Promise<Message[]> {
     await this.conversations.requireMember(conversationId, session);
-    return this.store.history(conversationId, 'before', null, 1);
+    return this.store.messagesBefore(conversationId, null, 1);
   }
 
   /** Inclusive range, at most 1000, nearest `start` ascending or nearest `end` descending. */
@@ -111,10 +102,10 @@ export class MessageService {
   ): Promise<Message[]> {
     await this.conversations.requireMember(conversationId, session);
     if (start > end) return [];
-    return order(
-      await this.store.range(conversationId, start, end, MAX_RANGE_MESSAGES, desc),
-      desc,
-    );
+    const messages = desc
+      ? await this.store.rangeFromEnd(conversationId, start, end, MAX_RANGE_MESSAGES)
+      : await this.store.rangeFromStart(conversationId, start, end, MAX_RANGE_MESSAGES);
+    return order(messages, desc);
   }
 }
 

@@ -6,7 +6,7 @@ import { postgresUnavailable, startPostgres } from '../../test/helpers/postgres.
 import type { PostgresServer } from '../../test/helpers/postgres.js';
 import { skipReason } from '../../test/helpers/processes.js';
 import { PostgresStore } from './postgres-store.js';
-import type { AppendResult } from './store.js';
+import type { AllocateMsgId, AppendResult } from './store.js';
 
 const skip = skipReason(postgresUnavailable());
 
@@ -19,9 +19,9 @@ describe('PostgresStore', { skip }, () => {
     await server?.destroy();
   });
 
-  storeContract('PostgresStore', async () => {
+  storeContract('PostgresStore', async (allocator) => {
     const url = await server.createDatabase();
-    const store = await PostgresStore.open({ url, timeoutMs: 5000 });
+    const store = await PostgresStore.open({ url, timeoutMs: 5000, allocatorFor: () => allocator });
     return { store, cleanup: () => store.close().catch(() => {}) };
   });
 
@@ -36,30 +36,30 @@ describe('PostgresStore', { skip }, () => {
       ) => Promise<void>,
     ): Promise<void> {
       const url = await server.createDatabase();
+      // Each node's allocator carries the number the database handed it.
+      const allocatorFor = (nodeNumber: number): AllocateMsgId => {
+        const ids = new MsgIdAllocator(nodeNumber);
+        return (last) => ids.next(last);
+      };
       const stores = [
-        await PostgresStore.open({ url, timeoutMs: 5000 }),
-        await PostgresStore.open({ url, timeoutMs: 5000 }),
+        await PostgresStore.open({ url, timeoutMs: 5000, allocatorFor }),
+        await PostgresStore.open({ url, timeoutMs: 5000, allocatorFor }),
       ];
       try {
+        assert.notEqual(stores[0]!.nodeNumber, stores[1]!.nodeNumber);
         await stores[0]!.createConversation('c', 0, ['alice', 'bob']);
-        const nodes = stores.map((store, i) => {
-          const ids = new MsgIdAllocator(i + 1);
-          return {
-            store,
-            send: (content: string) =>
-              store.appendMessage(
-                {
-                  conversationId: 'c',
-                  fromSession: 'alice',
-                  status: 0,
-                  type: 1,
-                  content,
-                  sendTime: Date.now() * 1000,
-                },
-                (last) => ids.next(last),
-              ),
-          };
-        });
+        const nodes = stores.map((store) => ({
+          store,
+          send: (content: string) =>
+            store.appendMessage({
+              conversationId: 'c',
+              fromSession: 'alice',
+              status: 0,
+              type: 1,
+              content,
+              sendTime: Date.now() * 1000,
+            }),
+        }));
         await fn(nodes);
       } finally {
         for (const s of stores) await s.close();
@@ -84,7 +84,7 @@ describe('PostgresStore', { skip }, () => {
         assert.equal(m4.previous, m3.id);
         assert.ok(m4.id > m3.id);
         assert.equal(await b!.store.lastMsgId('c'), m4.id);
-        const history = await b!.store.history('c', 'before', null, 10);
+        const history = await b!.store.messagesBefore('c', null, 10);
         assert.deepEqual(
           history.map((m) => m.Content),
           ['1', '2', '3', '4'],
@@ -96,7 +96,7 @@ describe('PostgresStore', { skip }, () => {
         appended(await a!.send('1'));
         assert.equal(await b!.store.leave('c', 'alice'), true);
         assert.deepEqual(await a!.send('2'), { kind: 'not-member' });
-        assert.equal((await a!.store.history('c', 'before', null, 10)).length, 1);
+        assert.equal((await a!.store.messagesBefore('c', null, 10)).length, 1);
       }));
 
     it('keeps ids rising in commit order, each naming the one before, under concurrent sends on both', () =>
@@ -108,7 +108,7 @@ describe('PostgresStore', { skip }, () => {
         assert.equal(new Set(byId.map((m) => m.id)).size, 40);
         assert.equal(byId[0]!.previous, null);
         for (let i = 1; i < byId.length; i++) assert.equal(byId[i]!.previous, byId[i - 1]!.id);
-        const stored = await a!.store.range('c', byId[0]!.id, byId[39]!.id, 1000, false);
+        const stored = await a!.store.rangeFromStart('c', byId[0]!.id, byId[39]!.id, 1000);
         assert.deepEqual(
           stored.map((m) => m.MsgId),
           byId.map((m) => m.id),

@@ -1,16 +1,18 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { storeContract } from '../../test/contracts/store.contract.js';
-import { waitUntil } from '../../test/helpers/processes.js';
+import type { StoreFactory } from '../../test/contracts/store-fixtures.js';
 import { MsgIdAllocator } from '../domain/msg-id.js';
 import { sqliteMigrations } from './migrations/sqlite.js';
+import { MemberState } from './member-state.js';
 import { SqliteStore } from './sqlite-store.js';
-import type { MessageDraft } from './store.js';
+import type { SqliteStoreOptions } from './sqlite-store.js';
+import type { AllocateMsgId, MessageDraft, Store } from './store.js';
 
 /** A fresh directory for one database file; `remove` deletes it with everything inside. */
 function tempDir(): { dir: string; remove: () => void } {
@@ -28,32 +30,42 @@ function pragmaOf(path: string, name: string): unknown {
   }
 }
 
-storeContract('SqliteStore', () => {
-  const { dir, remove } = tempDir();
-  const store = new SqliteStore(join(dir, 'quick-im.db'));
-  return Promise.resolve({
-    store,
-    cleanup: async () => {
-      await store.close();
-      remove();
-    },
-  });
-});
+/** A fresh store with the given allocator and options, in a directory removed by cleanup. */
+function storeFactory(options: Omit<SqliteStoreOptions, 'allocator'> = {}): StoreFactory<Store> {
+  return (allocator) => {
+    const { dir, remove } = tempDir();
+    const store = new SqliteStore(join(dir, 'quick-im.db'), { ...options, allocator });
+    return Promise.resolve({
+      store,
+      cleanup: async () => {
+        await store.close();
+        remove();
+      },
+    });
+  };
+}
 
-storeContract('SqliteStore with a 2 ms commit window', () => {
-  const { dir, remove } = tempDir();
-  const store = new SqliteStore(join(dir, 'quick-im.db'), { commitWindowMs: 2 });
-  return Promise.resolve({
-    store,
-    cleanup: async () => {
-      await store.close();
-      remove();
-    },
-  });
-});
+storeContract('SqliteStore', storeFactory());
+storeContract('SqliteStore with a 2 ms commit window', storeFactory({ commitWindowMs: 2 }));
+
+/** Current members of a conversation, read from the file by a connection of its own. */
+function membersIn(path: string, conversationId: string): string[] {
+  const db = new Database(path, { readonly: true, fileMustExist: true });
+  try {
+    return db
+      .prepare<[string, number], { session: string }>(
+        'SELECT session FROM members WHERE conversation_id = ? AND state = ? ORDER BY session',
+      )
+      .all(conversationId, MemberState.Member)
+      .map((r) => r.session);
+  } finally {
+    db.close();
+  }
+}
 
 describe('SqliteStore group commit', () => {
   const alloc = new MsgIdAllocator(4);
+  const allocator: AllocateMsgId = (last) => alloc.next(last);
   const draft = (conversationId: string, content: string): MessageDraft => ({
     conversationId,
     fromSession: 'alice',
@@ -66,19 +78,22 @@ describe('SqliteStore group commit', () => {
   it('commits an append on an idle store at once, and later ones together after the window', async () => {
     const { dir, remove } = tempDir();
     const windowMs = 300;
-    const store = new SqliteStore(join(dir, 'quick-im.db'), { commitWindowMs: windowMs });
+    const store = new SqliteStore(join(dir, 'quick-im.db'), {
+      allocator,
+      commitWindowMs: windowMs,
+    });
     try {
       await store.createConversation('c1', 0, ['alice']);
       const started = performance.now();
-      const first = await store.appendMessage(draft('c1', 'one'), (last) => alloc.next(last));
+      const first = await store.appendMessage(draft('c1', 'one'));
       const firstAt = performance.now();
       assert.equal(first.kind, 'appended');
       assert.ok(firstAt - started < windowMs / 2, `idle append took ${firstAt - started} ms`);
 
       const settledAt: number[] = [];
-      const second = store.appendMessage(draft('c1', 'two'), (last) => alloc.next(last));
+      const second = store.appendMessage(draft('c1', 'two'));
       await new Promise((r) => setImmediate(r));
-      const third = store.appendMessage(draft('c1', 'three'), (last) => alloc.next(last));
+      const third = store.appendMessage(draft('c1', 'three'));
       for (const p of [second, third]) void p.then(() => settledAt.push(performance.now()));
       const results = await Promise.all([second, third]);
       assert.deepEqual(
@@ -87,7 +102,7 @@ describe('SqliteStore group commit', () => {
       );
       // Both waited for the window after the first commit, and then shared one commit.
       for (const at of settledAt) assert.ok(at - firstAt >= windowMs - 5, `${at - firstAt} ms`);
-      const history = await store.history('c1', 'after', null, 10);
+      const history = await store.messagesAfter('c1', null, 10);
       assert.deepEqual(
         history.map((m) => m.Content),
         ['one', 'two', 'three'],
@@ -101,10 +116,13 @@ describe('SqliteStore group commit', () => {
   it("saves a poll cursor in the appends' group commit", async () => {
     const { dir, remove } = tempDir();
     const windowMs = 300;
-    const store = new SqliteStore(join(dir, 'quick-im.db'), { commitWindowMs: windowMs });
+    const store = new SqliteStore(join(dir, 'quick-im.db'), {
+      allocator,
+      commitWindowMs: windowMs,
+    });
     try {
       await store.createConversation('c1', 0, ['alice']);
-      const first = await store.appendMessage(draft('c1', 'one'), (last) => alloc.next(last));
+      const first = await store.appendMessage(draft('c1', 'one'));
       assert.equal(first.kind, 'appended');
       const firstAt = performance.now();
       const msgId = first.kind === 'appended' ? first.message.MsgId : '';
@@ -119,19 +137,31 @@ describe('SqliteStore group commit', () => {
 
   it('fails only the write that fails, and keeps allocating after the last stored id', async () => {
     const { dir, remove } = tempDir();
-    const store = new SqliteStore(join(dir, 'quick-im.db'), { commitWindowMs: 50 });
+    // While armed, the allocator fails every append that does not follow 'one' directly: in
+    // the shared commit and alone, that is 'broken' (after 'two'), never 'two'.
+    let oneId: string | null = null;
+    let armed = false;
+    const failing: AllocateMsgId = (last) => {
+      if (armed && last !== oneId) throw new Error('allocator failed');
+      return alloc.next(last);
+    };
+    const store = new SqliteStore(join(dir, 'quick-im.db'), {
+      allocator: failing,
+      commitWindowMs: 50,
+    });
     try {
       await store.createConversation('c1', 0, ['alice']);
-      await store.appendMessage(draft('c1', 'one'), (last) => alloc.next(last));
+      const one = await store.appendMessage(draft('c1', 'one'));
+      oneId = one.kind === 'appended' ? one.message.MsgId : null;
+      armed = true;
       // Same commit: 'two' is written first, then the transaction rolls back on 'broken'.
-      const kept = store.appendMessage(draft('c1', 'two'), (last) => alloc.next(last));
-      const broken = store.appendMessage(draft('c1', 'broken'), () => {
-        throw new Error('allocator failed');
-      });
+      const kept = store.appendMessage(draft('c1', 'two'));
+      const broken = store.appendMessage(draft('c1', 'broken'));
       await assert.rejects(broken, /allocator failed/);
+      armed = false;
       const two = await kept;
-      const three = await store.appendMessage(draft('c1', 'three'), (last) => alloc.next(last));
-      const history = await store.history('c1', 'after', null, 10);
+      const three = await store.appendMessage(draft('c1', 'three'));
+      const history = await store.messagesAfter('c1', null, 10);
       assert.deepEqual(
         history.map((m) => m.Content),
         ['one', 'two', 'three'],
@@ -149,11 +179,11 @@ describe('SqliteStore group commit', () => {
   it('sees members and messages another connection changed in the file', async () => {
     const { dir, remove } = tempDir();
     const path = join(dir, 'quick-im.db');
-    const store = new SqliteStore(path);
+    const store = new SqliteStore(path, { allocator: (l) => alloc.next(l) });
     const other = new Database(path);
     try {
       await store.createConversation('c1', 0, ['alice', 'bob']);
-      const one = await store.appendMessage(draft('c1', 'one'), (last) => alloc.next(last));
+      const one = await store.appendMessage(draft('c1', 'one'));
       assert.equal(one.kind, 'appended');
       // A message written by someone else: the next append must follow it.
       const foreignId = alloc.next(one.kind === 'appended' ? one.message.MsgId : null);
@@ -163,12 +193,12 @@ describe('SqliteStore group commit', () => {
            VALUES ('c1', ?, 'bob', 0, 0, 1, 'foreign')`,
         )
         .run(foreignId);
-      const two = await store.appendMessage(draft('c1', 'two'), (last) => alloc.next(last));
+      const two = await store.appendMessage(draft('c1', 'two'));
       assert.ok(two.kind === 'appended');
       assert.equal(two.previousMsgId, foreignId);
       // alice removed by someone else: her next append is refused.
       other.prepare("UPDATE members SET state = 2 WHERE session = 'alice'").run();
-      const three = await store.appendMessage(draft('c1', 'three'), (last) => alloc.next(last));
+      const three = await store.appendMessage(draft('c1', 'three'));
       assert.equal(three.kind, 'not-member');
     } finally {
       other.close();
@@ -177,101 +207,19 @@ describe('SqliteStore group commit', () => {
     }
   });
 
-  it('copies the WAL into the database file from a background thread while it runs', async () => {
-    const { dir, remove } = tempDir();
-    const path = join(dir, 'quick-im.db');
-    const store = new SqliteStore(path, { checkpointerAfterCommits: 1 });
-    try {
-      await store.createConversation('c1', 0, ['alice']);
-      const before = statSync(path).size;
-      const content = 'x'.repeat(1024);
-      for (let i = 0; i < 120; i++) {
-        await store.appendMessage(draft('c1', content), (last) => alloc.next(last));
-      }
-      // 120 KiB of messages sit in the WAL (far below SQLite's inline threshold) until checkpointed.
-      await waitUntil(
-        () => statSync(path).size > before + 100 * 1024,
-        10_000,
-        'the database file to take the WAL',
-      );
-    } finally {
-      await store.close();
-      remove();
-    }
-  });
-
-  it('keeps the WAL bounded while appends never stop', async () => {
-    const { dir, remove } = tempDir();
-    const path = join(dir, 'quick-im.db');
-    // SQLite's own checkpoint would restart it only at 4,000 pages (~16 MiB): the background
-    // thread's completing pass must do it at ~1,000.
-    const store = new SqliteStore(path, {
-      checkpointerAfterCommits: 1,
-      walMaxBytes: 1000 * 4096,
-      checkpointIntervalMs: 50,
-    });
-    try {
-      await store.createConversation('c1', 0, ['alice']);
-      // Commits never pause for long (4 appends of 1 KiB a millisecond) for 3 s: ~6 MiB a second.
-      const until = performance.now() + 3000;
-      let appended = 0;
-      let walBytes = 0;
-      while (performance.now() < until) {
-        const content = 'x'.repeat(1000);
-        const four = [1, 2, 3, 4].map(() =>
-          store.appendMessage(draft('c1', content), (last) => alloc.next(last)),
-        );
-        await Promise.all(four);
-        appended += 4;
-        await new Promise((r) => setTimeout(r, 1));
-        walBytes = Math.max(walBytes, statSync(`${path}-wal`).size);
-      }
-      assert.ok(appended > 4000, `only ${appended} appends`);
-      // Measured: ~5 MiB at most; 16 MiB or more if only SQLite's own checkpoint restarts it.
-      assert.ok(walBytes < 10 * 1024 * 1024, `WAL reached ${walBytes} bytes (${appended} appends)`);
-    } finally {
-      await store.close();
-      remove();
-    }
-  });
-
-  it('leaves no timer behind when it closes with a long WAL', async () => {
-    const { dir, remove } = tempDir();
-    // Any WAL is "long" here, so the last pass, run by close(), reports one to restart.
-    const store = new SqliteStore(join(dir, 'quick-im.db'), {
-      checkpointerAfterCommits: 1,
-      walMaxBytes: 4096,
-      checkpointIntervalMs: 60_000,
-    });
-    const timers = (): number =>
-      process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
-    try {
-      await store.createConversation('c1', 0, ['alice']);
-      for (let i = 0; i < 5; i++) {
-        await store.appendMessage(draft('c1', 'x'), (last) => alloc.next(last));
-      }
-      const before = timers();
-      await store.close();
-      await new Promise((r) => setImmediate(r));
-      assert.equal(timers(), before, 'a timer outlived close()');
-    } finally {
-      remove();
-    }
-  });
-
   it('commits the appends still waiting when it is closed', async () => {
     const { dir, remove } = tempDir();
     const path = join(dir, 'quick-im.db');
     try {
-      const store = new SqliteStore(path, { commitWindowMs: 100 });
+      const store = new SqliteStore(path, { allocator, commitWindowMs: 100 });
       await store.createConversation('c1', 0, ['alice']);
-      await store.appendMessage(draft('c1', 'one'), (last) => alloc.next(last));
-      const waiting = store.appendMessage(draft('c1', 'two'), (last) => alloc.next(last));
+      await store.appendMessage(draft('c1', 'one'));
+      const waiting = store.appendMessage(draft('c1', 'two'));
       await store.close();
       assert.equal((await waiting).kind, 'appended');
-      const reopened = new SqliteStore(path);
+      const reopened = new SqliteStore(path, { allocator: (l) => alloc.next(l) });
       try {
-        const history = await reopened.history('c1', 'after', null, 10);
+        const history = await reopened.messagesAfter('c1', null, 10);
         assert.deepEqual(
           history.map((m) => m.Content),
           ['one', 'two'],
@@ -300,20 +248,26 @@ describe('SqliteStore on disk', () => {
     const { dir, remove } = tempDir();
     const path = join(dir, 'quick-im.db');
     try {
-      const first = new SqliteStore(path);
+      const first = new SqliteStore(path, { allocator: (l) => alloc.next(l) });
       const c = randomUUID();
       await first.createConversation(c, 9, ['alice', 'bob', 'carol']);
       await first.kick(c, ['carol']);
       await first.setArchived([c], true);
-      const a = await first.appendMessage(draft(c, 'one', 1_000_001), (l) => alloc.next(l));
-      const b = await first.appendMessage(draft(c, 'two', 1_000_002), (l) => alloc.next(l));
+      const a = await first.appendMessage(draft(c, 'one', 1_000_001));
+      const b = await first.appendMessage(draft(c, 'two', 1_000_002));
       assert.ok(a.kind === 'appended' && b.kind === 'appended');
       const before = await first.getConversation(c);
       await first.close();
       assert.equal(pragmaOf(path, 'user_version'), sqliteMigrations.length);
 
       // Re-running the first migration on this file would fail: its tables already exist.
-      const second = new SqliteStore(path);
+      const floors: (string | null)[] = [];
+      const second = new SqliteStore(path, {
+        allocator: (last) => {
+          floors.push(last);
+          return alloc.next(last);
+        },
+      });
       try {
         assert.equal(pragmaOf(path, 'user_version'), sqliteMigrations.length);
         assert.deepEqual(await second.getConversation(c), before);
@@ -326,16 +280,12 @@ describe('SqliteStore on disk', () => {
           LastSendSession: 'alice',
           IsArchive: true,
         });
-        assert.deepEqual(await second.history(c, 'after', null, 10), [a.message, b.message]);
-        assert.deepEqual((await second.members(c)).sort(), ['alice', 'bob']);
+        assert.deepEqual(await second.messagesAfter(c, null, 10), [a.message, b.message]);
+        assert.deepEqual(membersIn(path, c), ['alice', 'bob']);
         assert.equal(await second.joinBySelf(c, 'carol'), 'kicked');
 
-        let floor: string | null = 'unset';
-        const r = await second.appendMessage(draft(c, 'three', 1_000_003), (last) => {
-          floor = last;
-          return alloc.next(last);
-        });
-        assert.equal(floor, b.message.MsgId);
+        const r = await second.appendMessage(draft(c, 'three', 1_000_003));
+        assert.deepEqual(floors, [b.message.MsgId]);
         assert.ok(r.kind === 'appended' && r.message.MsgId > b.message.MsgId);
       } finally {
         await second.close();
@@ -349,7 +299,7 @@ describe('SqliteStore on disk', () => {
     const { dir, remove } = tempDir();
     const path = join(dir, 'fresh.db');
     try {
-      const store = new SqliteStore(path);
+      const store = new SqliteStore(path, { allocator: (l) => alloc.next(l) });
       await store.close();
       assert.ok(sqliteMigrations.length > 0);
       assert.equal(pragmaOf(path, 'user_version'), sqliteMigrations.length);
@@ -362,7 +312,7 @@ describe('SqliteStore on disk', () => {
     const { dir, remove } = tempDir();
     const path = join(dir, 'wal.db');
     try {
-      const store = new SqliteStore(path);
+      const store = new SqliteStore(path, { allocator: (l) => alloc.next(l) });
       try {
         assert.equal(pragmaOf(path, 'journal_mode'), 'wal');
       } finally {

@@ -14,10 +14,10 @@ export interface MessageDraft {
 
 /**
  * Returns the new id, strictly greater than `lastMsgId` (the conversation's last id, or null
- * for its first message). Called before the message is written: under the conversation's lock,
- * or (PostgreSQL) with the last id this node stored, which the write then checks; when that
- * check fails the store calls it again with the true last id, so not every id it returns is
- * stored.
+ * for its first message). Given to a store at construction; called before the message is
+ * written: under the conversation's lock, or (PostgreSQL) with the last id this node stored,
+ * which the write then checks; when that check fails the store calls it again with the true
+ * last id, so not every id it returns is stored.
  */
 export type AllocateMsgId = (lastMsgId: string | null) => string;
 
@@ -55,15 +55,13 @@ export function appendedResult(
 /** Outcome of a session asking to join by itself. */
 export type SelfJoinResult = 'joined' | 'not-found' | 'kicked';
 
-/** Which side of an id a history page reads; the page holds the messages nearest the id. */
-export type HistoryDirection = 'before' | 'after';
-
-/**
- * Where all state lives: conversations, members and messages. Every method is atomic.
- * Message lists are always returned in ascending `MsgId` order; callers reverse for `desc`.
- * Unavailability (connection lost, timeout) rejects with `UnavailableError`.
+/*
+ * Every method of every store interface is atomic, and rejects with `UnavailableError` when
+ * the store cannot answer (connection lost, timeout, closed).
  */
-export interface Store {
+
+/** Conversations and who belongs to them. */
+export interface ConversationStore {
   /** Creates a conversation whose members are `sessions` (duplicates ignored). */
   createConversation(
     conversationId: string,
@@ -80,9 +78,6 @@ export interface Store {
   /** Ids of the conversations `session` is a current member of, oldest membership first. */
   joinedConversations(session: string): Promise<string[]>;
 
-  /** Current members of a conversation (empty when it does not exist). */
-  members(conversationId: string): Promise<string[]>;
-
   /** The session joins by itself: idempotent; refused if it was kicked. */
   joinBySelf(conversationId: string, session: string): Promise<SelfJoinResult>;
 
@@ -97,32 +92,44 @@ export interface Store {
 
   /** Sets the archive flag on every id, or on none: returns the ids that do not exist (nothing changed then). */
   setArchived(conversationIds: readonly string[], isArchive: boolean): Promise<string[]>;
+}
 
+/**
+ * Messages, ordered per conversation by `MsgId`. Every list is returned in ascending `MsgId`
+ * order, whichever end it was read from; callers reverse for `desc`. A `limit` is a count of
+ * messages. An unknown conversation reads as one without messages.
+ */
+export interface MessageStore {
   /**
-   * Appends a message if `draft.fromSession` is a current member, allocating its id with
-   * `allocate` and moving the conversation's last-message fields in the same transaction.
-   * Resolves only after the commit.
+   * Appends a message if `draft.fromSession` is a current member, allocating its id with the
+   * store's allocator and moving the conversation's last-message fields in the same
+   * transaction. Resolves only after the commit.
    */
-  appendMessage(draft: MessageDraft, allocate: AllocateMsgId): Promise<AppendResult>;
+  appendMessage(draft: MessageDraft): Promise<AppendResult>;
 
-  /** The conversation's newest id, or null when it has no message. */
+  /** The conversation's newest id, or null when it has no message (or does not exist). */
   lastMsgId(conversationId: string): Promise<string | null>;
 
-  /** Up to `limit` messages strictly before/after `msgId`, nearest to it (null: from the newest/oldest end). */
-  history(
-    conversationId: string,
-    direction: HistoryDirection,
-    msgId: string | null,
-    limit: number,
-  ): Promise<Message[]>;
+  /** Up to `limit` messages strictly before `msgId`, the nearest to it; null: the newest. */
+  messagesBefore(conversationId: string, msgId: string | null, limit: number): Promise<Message[]>;
 
-  /** Messages with `startId <= MsgId <= endId`: up to `limit`, nearest `startId` (or `endId` if `fromEnd`). */
-  range(
+  /** Up to `limit` messages strictly after `msgId`, the nearest to it; null: the oldest. */
+  messagesAfter(conversationId: string, msgId: string | null, limit: number): Promise<Message[]>;
+
+  /** Messages with `startId <= MsgId <= endId`: up to `limit`, the nearest `startId`. */
+  rangeFromStart(
     conversationId: string,
     startId: string,
     endId: string,
     limit: number,
-    fromEnd: boolean,
+  ): Promise<Message[]>;
+
+  /** Messages with `startId <= MsgId <= endId`: up to `limit`, the nearest `endId`. */
+  rangeFromEnd(
+    conversationId: string,
+    startId: string,
+    endId: string,
+    limit: number,
   ): Promise<Message[]>;
 
   /**
@@ -130,18 +137,29 @@ export interface Store {
    * `limit` of them when more exist, ascending. Used for resume.
    */
   missedMessages(session: string, afterId: string, limit: number): Promise<Message[]>;
+}
 
+/** Where a reader stands: long-poll positions (read cursors will join them). Times in ms. */
+export interface CursorStore {
   /**
    * Remembers where a long-poll (session, platform) stands — the newest MsgId it was answered —
-   * so its next poll continues from there on any node. `atMs` is when, in ms.
+   * so its next poll continues from there on any node. `atMs` is when, in ms since the epoch;
+   * a later save for the same (session, platform) replaces it.
    */
   savePollCursor(session: string, platform: number, msgId: string, atMs: number): Promise<void>;
 
-  /** The cursor saved for (session, platform) at or after `sinceMs`, or null. */
+  /** The cursor saved for (session, platform) at or after `sinceMs`, or null (none, or older). */
   pollCursor(session: string, platform: number, sinceMs: number): Promise<string | null>;
 
+  /** Deletes every poll cursor saved before `beforeMs` (strictly); resolves with how many. */
+  deleteExpiredPollCursors(beforeMs: number): Promise<number>;
+}
+
+/** Where all state lives: one class per backend implements every concern. */
+export interface Store extends ConversationStore, MessageStore, CursorStore {
   /** Resolves when the store answers; rejects with `UnavailableError` otherwise. */
   ping(): Promise<void>;
 
+  /** Commits writes already accepted, then releases the database; later calls reject. */
   close(): Promise<void>;
 }

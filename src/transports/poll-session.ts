@@ -1,5 +1,6 @@
-import { ErrorCode, errorSpecs } from '../domain/errors.js';
-import { CloseReason } from '../realtime/close-reasons.js';
+import { ErrorCode, errorBody, errorSpecs } from '../domain/errors.js';
+import { closeSpecs } from '../realtime/close-reasons.js';
+import type { CloseReason } from '../realtime/close-reasons.js';
 import type { Frame } from '../realtime/frame.js';
 import type { Wire } from '../realtime/wire.js';
 
@@ -18,7 +19,7 @@ interface Waiter {
 
 export function failure(code: ErrorCode): PollAnswer {
   const spec = errorSpecs[code];
-  return { status: spec.status, body: JSON.stringify({ code, error: spec.message }) };
+  return { status: spec.status, body: JSON.stringify(errorBody(code)) };
 }
 
 /**
@@ -99,8 +100,7 @@ export class PollSession implements Wire {
     const w = this.waiter;
     if (w === null) return;
     this.waiter = null;
-    if (reason === CloseReason.Replaced) w.answer(failure(ErrorCode.Replaced));
-    else if (reason === CloseReason.Expired) w.answer(failure(ErrorCode.Unauthorized));
-    else w.answer({ ...failure(ErrorCode.Internal), status: 503 });
+    const spec = closeSpecs[reason];
+    w.answer({ status: spec.pollStatus, body: JSON.stringify(errorBody(spec.pollCode)) });
   }
 }

@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { CloseReason } from '../realtime/close-reasons.js';
+import { errorBody } from '../domain/errors.js';
 import { closeSpecs } from '../realtime/close-reasons.js';
 import type { Frame } from '../realtime/frame.js';
 import type { Wire } from '../realtime/wire.js';
@@ -53,7 +54,7 @@ export class SseWire implements Wire {
     }
     if (res.writableEnded || res.destroyed) return;
     const spec = closeSpecs[reason];
-    const data = JSON.stringify({ code: spec.code, error: spec.message });
+    const data = JSON.stringify(errorBody(spec.code, spec.message));
     res.end(`event: ${spec.sseEvent}\ndata: ${data}\n\n`);
   }
 }

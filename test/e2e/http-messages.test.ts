@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { MAX_NODE_ID, MsgIdAllocator, formatMsgId, parseMsgId } from '../../src/domain/msg-id.js';
+import { MAX_NODE_ID, formatMsgId, parseMsgId } from '../../src/domain/msg-id.js';
 import { HIGHEST_MSG_ID, LOWEST_MSG_ID, MSG_ID, expectFailure, expectOk } from '../helpers/http.js';
 import { startServer } from '../helpers/server.js';
 import type { TestServer } from '../helpers/server.js';
@@ -174,24 +174,20 @@ describe('messages over HTTP', () => {
     const slice = (from: number, to: number): string[] => ids.slice(from, to);
     const desc = (list: string[]): string[] => [...list].reverse();
 
-    // Seeded through the server's own Store with a real allocator (1,000 HTTP sends would
+    // Seeded through the server's own Store and its allocator (1,000 HTTP sends would
     // take seconds); the last five go over HTTP, after the seeded ones.
     before(async () => {
       conversationId = await server.createConversation(['alice']);
-      const allocator = new MsgIdAllocator(0);
       ids = [];
       for (let i = 0; i < TOTAL - 5; i++) {
-        const result = await server.app.store.appendMessage(
-          {
-            conversationId,
-            fromSession: 'alice',
-            status: 0,
-            type: 0,
-            content: `message ${i}`,
-            sendTime: Date.now() * 1000,
-          },
-          (last) => allocator.next(last),
-        );
+        const result = await server.app.store.appendMessage({
+          conversationId,
+          fromSession: 'alice',
+          status: 0,
+          type: 0,
+          content: `message ${i}`,
+          sendTime: Date.now() * 1000,
+        });
         assert.equal(result.kind, 'appended');
         if (result.kind === 'appended') ids.push(result.message.MsgId);
       }

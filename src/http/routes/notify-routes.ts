@@ -2,11 +2,12 @@ import { STATUS_CODES } from 'node:http';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { ErrorCode, ImError } from '../../domain/errors.js';
+import { ErrorCode, ImError, errorBody } from '../../domain/errors.js';
 import { isMsgId } from '../../domain/msg-id.js';
 import type { PushGrant } from '../../realtime/wire.js';
 import type { TokenService } from '../../services/token-service.js';
 import type { Protocol, Transport, UpgradeTransport } from '../../transports/transport.js';
+import { readBearer } from '../bearer.js';
 import { redactUrl } from '../server.js';
 
 export interface NotifyDeps {
@@ -71,18 +72,13 @@ function parseQuery(q: QueryValues, lastEventId: string | undefined): NotifyQuer
   };
 }
 
-function bearer(header: string | undefined): string | undefined {
-  if (header === undefined) return undefined;
-  return /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1] ?? '';
-}
-
 /** Who the token names, and where the query says to resume. */
 async function grantFor(
   tokens: TokenService,
   query: NotifyQuery,
   authorization: string | undefined,
 ): Promise<PushGrant> {
-  const claims = await tokens.verify(bearer(authorization) ?? query.token);
+  const claims = await tokens.verify(readBearer(authorization) ?? query.token);
   return {
     session: claims.session,
     platform: claims.platform,
@@ -157,7 +153,7 @@ export function registerNotifyRoutes(app: FastifyInstance, deps: NotifyDeps): vo
 function refuseUpgrade(socket: Duplex, err: unknown, log: FastifyBaseLogger): void {
   const e = err instanceof ImError ? err : new ImError(ErrorCode.Internal);
   if (!(err instanceof ImError)) log.error({ err }, 'websocket upgrade failed');
-  const body = JSON.stringify({ code: e.code, error: e.message });
+  const body = JSON.stringify(errorBody(e.code, e.message));
   if (socket.destroyed) return;
   socket.end(
     `HTTP/1.1 ${e.status} ${STATUS_CODES[e.status] ?? 'Error'}\r\n` +

@@ -1,3 +1,5 @@
+import { MemberState } from '../member-state.js';
+
 /** Schema versions for PostgreSQL, applied in order under an advisory lock; `quickim_schema` records them. */
 export const postgresMigrations: readonly string[] = [
   `
@@ -9,7 +11,7 @@ export const postgresMigrations: readonly string[] = [
     last_send_time    BIGINT,
     last_send_session TEXT
   );
-  -- state: 0 member, 1 left, 2 kicked; seq orders a session's memberships
+  -- state: ${MemberState.Member} member, ${MemberState.Left} left, ${MemberState.Kicked} kicked; seq orders a session's memberships
   CREATE TABLE members (
     conversation_id TEXT NOT NULL,
     session         TEXT NOT NULL,

@@ -1,3 +1,5 @@
+import { MemberState } from '../member-state.js';
+
 /** Schema versions for SQLite, applied in order; `PRAGMA user_version` records the last one run. */
 export const sqliteMigrations: readonly string[] = [
   `
@@ -9,7 +11,7 @@ export const sqliteMigrations: readonly string[] = [
     last_send_time    INTEGER,
     last_send_session TEXT
   );
-  -- state: 0 member, 1 left, 2 kicked
+  -- state: ${MemberState.Member} member, ${MemberState.Left} left, ${MemberState.Kicked} kicked
   CREATE TABLE members (
     conversation_id TEXT NOT NULL,
     session         TEXT NOT NULL,

@@ -1,0 +1,130 @@
+import Database from 'better-sqlite3';
+import type { ConversationDetail } from '../domain/conversation.js';
+import { UnavailableError } from '../domain/errors.js';
+import type { Message } from '../domain/message.js';
+import { MemberState } from './member-state.js';
+
+const { Member, Left } = MemberState;
+
+interface ConversationRow {
+  id: string;
+  type: number;
+  is_archive: number;
+  last_msg_id: string | null;
+  last_send_time: number | null;
+  last_send_session: string | null;
+}
+
+const messageColumns = `msg_id AS MsgId, conversation_id AS ConversationID, from_session AS FromSession,
+  send_time AS SendTime, status AS Status, type AS Type, content AS Content`;
+
+/** Every query of `SqliteStore`, prepared once on its connection. */
+export function prepareStatements(db: Database.Database) {
+  return {
+    insertConversation: db.prepare('INSERT INTO conversations (id, type) VALUES (?, ?)'),
+    // The last-message fields come from the newest row of the (conversation_id, msg_id)
+    // index rather than columns updated by every append: one row fewer written per message.
+    getConversation: db.prepare<[string], ConversationRow>(
+      `SELECT c.id, c.type, c.is_archive, m.msg_id AS last_msg_id,
+         m.send_time AS last_send_time, m.from_session AS last_send_session
+       FROM conversations c LEFT JOIN messages m ON m.rowid = (
+         SELECT rowid FROM messages WHERE conversation_id = c.id ORDER BY msg_id DESC LIMIT 1)
+       WHERE c.id = ?`,
+    ),
+    exists: db.prepare<[string], { one: number }>(
+      'SELECT 1 AS one FROM conversations WHERE id = ?',
+    ),
+    upsertMember: db.prepare(
+      `INSERT INTO members (conversation_id, session, state) VALUES (?, ?, ?)
+       ON CONFLICT (conversation_id, session) DO UPDATE SET state = excluded.state`,
+    ),
+    leave: db.prepare(
+      `UPDATE members SET state = ${Left} WHERE conversation_id = ? AND session = ? AND state = ${Member}`,
+    ),
+    joined: db.prepare<[string], { conversation_id: string }>(
+      `SELECT conversation_id FROM members WHERE session = ? AND state = ${Member} ORDER BY rowid`,
+    ),
+    setArchive: db.prepare('UPDATE conversations SET is_archive = ? WHERE id = ?'),
+    /** The conversation's newest id and the session's member state; no row: no conversation. */
+    appendCheck: db.prepare<[string, string], { last_msg_id: string | null; state: number | null }>(
+      `SELECT (SELECT msg_id FROM messages WHERE conversation_id = c.id
+               ORDER BY msg_id DESC LIMIT 1) AS last_msg_id, m.state
+       FROM conversations c
+       LEFT JOIN members m ON m.conversation_id = c.id AND m.session = ? WHERE c.id = ?`,
+    ),
+    insertMessage: db.prepare(
+      `INSERT INTO messages (conversation_id, msg_id, from_session, send_time, status, type, content)
+       VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    lastMsgId: db.prepare<[string], { last_msg_id: string }>(
+      'SELECT msg_id AS last_msg_id FROM messages WHERE conversation_id = ? ORDER BY msg_id DESC LIMIT 1',
+    ),
+    before: db.prepare<[string, string, number], Message>(
+      `SELECT ${messageColumns} FROM messages WHERE conversation_id = ? AND msg_id < ? ORDER BY msg_id DESC LIMIT ?`,
+    ),
+    newest: db.prepare<[string, number], Message>(
+      `SELECT ${messageColumns} FROM messages WHERE conversation_id = ? ORDER BY msg_id DESC LIMIT ?`,
+    ),
+    after: db.prepare<[string, string, number], Message>(
+      `SELECT ${messageColumns} FROM messages WHERE conversation_id = ? AND msg_id > ? ORDER BY msg_id ASC LIMIT ?`,
+    ),
+    oldest: db.prepare<[string, number], Message>(
+      `SELECT ${messageColumns} FROM messages WHERE conversation_id = ? ORDER BY msg_id ASC LIMIT ?`,
+    ),
+    rangeAsc: db.prepare<[string, string, string, number], Message>(
+      `SELECT ${messageColumns} FROM messages WHERE conversation_id = ? AND msg_id >= ? AND msg_id <= ?
+       ORDER BY msg_id ASC LIMIT ?`,
+    ),
+    rangeDesc: db.prepare<[string, string, string, number], Message>(
+      `SELECT ${messageColumns} FROM messages WHERE conversation_id = ? AND msg_id >= ? AND msg_id <= ?
+       ORDER BY msg_id DESC LIMIT ?`,
+    ),
+    missed: db.prepare<[string, string, number], Message>(
+      `SELECT ${messageColumns} FROM messages
+       WHERE conversation_id IN (SELECT conversation_id FROM members WHERE session = ? AND state = ${Member})
+         AND msg_id > ? ORDER BY msg_id DESC LIMIT ?`,
+    ),
+    savePollCursor: db.prepare(
+      `INSERT INTO poll_cursors (session, platform, msg_id, updated_at) VALUES (?, ?, ?, ?)
+       ON CONFLICT (session, platform) DO UPDATE SET msg_id = excluded.msg_id, updated_at = excluded.updated_at`,
+    ),
+    pollCursor: db.prepare<[string, number, number], { msg_id: string }>(
+      'SELECT msg_id FROM poll_cursors WHERE session = ? AND platform = ? AND updated_at >= ?',
+    ),
+    deleteExpiredPollCursors: db.prepare('DELETE FROM poll_cursors WHERE updated_at < ?'),
+    ping: db.prepare('SELECT 1'),
+    dataVersion: db.prepare<[], number>('PRAGMA data_version').pluck(),
+  };
+}
+
+export type SqliteStatements = ReturnType<typeof prepareStatements>;
+
+export function conversationDetail(
+  row: ConversationRow | undefined,
+): ConversationDetail | undefined {
+  if (!row) return undefined;
+  return {
+    ConversationID: row.id,
+    LastMsgID: row.last_msg_id,
+    LastSendTime: row.last_send_time,
+    IsDelete: false,
+    ConversationType: row.type,
+    LastSendSession: row.last_send_session,
+    IsArchive: row.is_archive !== 0,
+  };
+}
+
+/** Runs a synchronous database call, turning a closed or broken database into `UnavailableError`. */
+export function settle<T>(db: Database.Database, fn: () => T): Promise<T> {
+  try {
+    return Promise.resolve(fn());
+  } catch (err) {
+    if (
+      !db.open ||
+      (err instanceof Database.SqliteError && /BUSY|LOCKED|IOERR|CANTOPEN|FULL/.test(err.code))
+    ) {
+      return Promise.reject(new UnavailableError('store unavailable'));
+    }
+    return Promise.reject(err);
+  }
+}
