@@ -26,7 +26,15 @@ export interface ConnectedEvent {
   readonly nodeId: string;
 }
 
-export type BusEvent = MessageEvent | MembershipEvent | ConnectedEvent;
+/** `session`'s read cursor in a conversation advanced (`/mark_read`); a live hint for `events=1`. */
+export interface ReadEvent {
+  readonly type: 'read';
+  readonly conversationId: string;
+  readonly session: string;
+  readonly readMsgId: string;
+}
+
+export type BusEvent = MessageEvent | MembershipEvent | ConnectedEvent | ReadEvent;
 
 export type BusHandler = (event: BusEvent) => void;
 
