@@ -18,8 +18,10 @@ const layers = {
   // The notify route is handed transports by the composition root: it may know their interface.
   http: ['services', 'realtime', 'domain', 'config', 'observability', 'transports/transport.js'],
   demo: ['http/index.js', 'services', 'domain'],
+  // The webhook worker reads the outbox through its interface and runs beside the services.
+  webhooks: ['store', 'domain'],
   // Metrics implement the interfaces the core counts through (realtime's HubMetrics).
-  observability: ['domain', 'config', 'realtime'],
+  observability: ['domain', 'config', 'realtime', 'webhooks'],
 };
 const roots = [...Object.keys(layers), 'app', 'main'];
 
