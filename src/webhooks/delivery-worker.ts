@@ -160,7 +160,7 @@ export class WebhookDelivery {
   private async deliver(e: OutboxEvent): Promise<void> {
     const now = this.o.clock.now();
     if (now - e.createdAtMs >= this.o.maxAgeMs) return this.drop(e);
-    let ok = false;
+    let ok: boolean;
     let status: number | undefined;
     const controller = new AbortController();
     this.controllers.add(controller);
