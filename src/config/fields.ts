@@ -7,6 +7,8 @@ import {
   levels,
   nonEmpty,
   store,
+  webhookSecret,
+  webhookUrl,
   withoutPassword,
 } from './values.js';
 import type { BusSetting, LogLevel, StoreSetting } from './values.js';
@@ -20,6 +22,11 @@ export interface Settings {
   /** From `--jwt-key`, or read from `--jwt-key-file`; undefined: generated (SQLite only). */
   readonly jwtKey: string | undefined;
   readonly jwtKeyFile: string | undefined;
+  readonly webhookUrl: string | undefined;
+  /** `whsec_` + base64; from `--webhook-secret` or read from `--webhook-secret-file`. */
+  readonly webhookSecret: string | undefined;
+  readonly webhookSecretFile: string | undefined;
+  readonly webhookMaxInFlight: number;
   readonly innerAllow: readonly string[];
   readonly trustProxy: readonly string[];
   readonly tokenTtlSec: number;
@@ -273,6 +280,40 @@ export const fields = [
         throw new Error(`must be one of ${levels.join(', ')}`);
       return t as LogLevel;
     },
+  }),
+  field({
+    key: 'webhookUrl',
+    flag: 'webhook-url',
+    env: 'QUICKIM_WEBHOOK_URL',
+    fallback: '',
+    doc: 'http(s) URL that receives every event as a signed Standard Webhooks POST; none: no webhooks.',
+    parse: webhookUrl,
+    shown: withoutPassword,
+  }),
+  field({
+    key: 'webhookSecret',
+    flag: 'webhook-secret',
+    env: 'QUICKIM_WEBHOOK_SECRET',
+    fallback: '',
+    doc: 'Signing secret of the webhooks: `whsec_` and the base64 of at least 24 random bytes; required with `--webhook-url`.',
+    parse: webhookSecret,
+    shown: () => '[redacted]',
+  }),
+  field({
+    key: 'webhookSecretFile',
+    flag: 'webhook-secret-file',
+    env: 'QUICKIM_WEBHOOK_SECRET_FILE',
+    fallback: '',
+    doc: 'File holding the webhook secret (a trailing newline is ignored); instead of `--webhook-secret`.',
+    parse: (t) => (t === '' ? undefined : t),
+  }),
+  field({
+    key: 'webhookMaxInFlight',
+    flag: 'webhook-max-in-flight',
+    env: 'QUICKIM_WEBHOOK_MAX_IN_FLIGHT',
+    fallback: '16',
+    doc: 'Webhook requests this node has in flight at most.',
+    parse: int(1, 1000),
   }),
   field({
     key: 'demo',

@@ -103,3 +103,61 @@ describe('safe defaults in settings', () => {
     assert.equal(loadSettings(['--send-rate', '0', '--join-rate', '0'], {}).sendRate, 0);
   });
 });
+
+describe('webhook settings', () => {
+  const secret = `whsec_${Buffer.alloc(24, 9).toString('base64')}`;
+  const url = 'https://backend.example/hooks';
+
+  it('take an http(s) URL with a whsec_ secret', () => {
+    const s = loadSettings(['--webhook-url', url, '--webhook-secret', secret], {});
+    assert.equal(s.webhookUrl, url);
+    assert.equal(s.webhookSecret, secret);
+    assert.equal(s.webhookMaxInFlight, 16);
+    assert.equal(loadSettings([], {}).webhookUrl, undefined);
+  });
+
+  it('refuse a URL without a secret', () => {
+    assertRejects(() => loadSettings(['--webhook-url', url], {}), '--webhook-secret');
+  });
+
+  it('refuse a secret that is not whsec_ and base64 of 24 bytes, without echoing it', () => {
+    for (const bad of [
+      'hunter2-not-a-secret',
+      `whsec_${Buffer.alloc(23, 9).toString('base64')}`,
+      'whsec_hunter2!!',
+      Buffer.alloc(24, 9).toString('base64'),
+    ]) {
+      assertRejects(
+        () => loadSettings(['--webhook-url', url, '--webhook-secret', bad], {}),
+        '--webhook-secret',
+      );
+      assert.throws(
+        () => loadSettings(['--webhook-url', url, '--webhook-secret', bad], {}),
+        (err: Error) => !err.message.includes(bad) && !err.message.includes('hunter2'),
+      );
+    }
+  });
+
+  it('refuse a URL that is not http or https', () => {
+    for (const bad of ['ftp://backend.example/x', 'backend.example/x', 'file:///etc/passwd']) {
+      assertRejects(
+        () => loadSettings(['--webhook-url', bad, '--webhook-secret', secret], {}),
+        '--webhook-url',
+      );
+    }
+  });
+
+  it('read the secret from --webhook-secret-file', () => {
+    const path = configFile(`${secret}\n`);
+    const s = loadSettings(['--webhook-url', url, '--webhook-secret-file', path], {});
+    assert.equal(s.webhookSecret, secret);
+    assertRejects(
+      () => loadSettings(['--webhook-secret-file', path, '--webhook-secret', secret], {}),
+      '--webhook-secret-file',
+    );
+    assertRejects(
+      () => loadSettings(['--webhook-secret-file', configFile('whsec_short\n')], {}),
+      '--webhook-secret-file',
+    );
+  });
+});

@@ -2,12 +2,12 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { fields } from './fields.js';
 import type { Settings } from './fields.js';
-import { MIN_JWT_KEY_BYTES, bool } from './values.js';
+import { MIN_JWT_KEY_BYTES, bool, webhookKey } from './values.js';
 
 export { fields } from './fields.js';
 export type { Settings } from './fields.js';
 export type { BusSetting, LogLevel, StoreSetting } from './values.js';
-export { MIN_JWT_KEY_BYTES } from './values.js';
+export { MIN_JWT_KEY_BYTES, webhookKey } from './values.js';
 
 /** A bad setting: the message is one line naming the setting. */
 export class SettingsError extends Error {
@@ -58,6 +58,26 @@ function readKeyFile(path: string): string {
     );
   }
   return key;
+}
+
+/** The webhook secret in `path`, one trailing newline ignored; checked like `--webhook-secret`. */
+function readWebhookSecretFile(path: string): string {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
+    throw new SettingsError(`--webhook-secret-file: cannot read ${JSON.stringify(path)} (${code})`);
+  }
+  const secret = text.replace(/\r?\n$/, '');
+  try {
+    webhookKey(secret);
+  } catch (err) {
+    throw new SettingsError(
+      `--webhook-secret-file: the secret in ${JSON.stringify(path)} ${(err as Error).message}`,
+    );
+  }
+  return secret;
 }
 
 /** `--demo` alone means `--demo true`: a boolean flag followed by no value (or by a flag) gets one. */
@@ -133,7 +153,20 @@ export function loadSettings(argv: readonly string[], env: Source = process.env)
     }
     out.jwtKey = readKeyFile(out.jwtKeyFile as string);
   }
+  if (out.webhookSecretFile !== undefined) {
+    if (out.webhookSecret !== undefined) {
+      throw new SettingsError(
+        '--webhook-secret-file: give --webhook-secret or --webhook-secret-file, not both',
+      );
+    }
+    out.webhookSecret = readWebhookSecretFile(out.webhookSecretFile as string);
+  }
   const settings = out as unknown as Settings;
+  if (settings.webhookUrl !== undefined && settings.webhookSecret === undefined) {
+    throw new SettingsError(
+      '--webhook-secret: required with --webhook-url (or --webhook-secret-file)',
+    );
+  }
   if (settings.store.kind === 'postgres' && settings.jwtKey === undefined) {
     throw new SettingsError(
       '--jwt-key: the PostgreSQL store needs --jwt-key or --jwt-key-file (every node must sign with one key)',

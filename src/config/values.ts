@@ -76,3 +76,39 @@ export const levels: readonly LogLevel[] = [
   'trace',
   'silent',
 ];
+
+export function webhookUrl(text: string): string | undefined {
+  if (text === '') return undefined;
+  let u: URL;
+  try {
+    u = new URL(text);
+  } catch {
+    throw new Error('must be an http:// or https:// URL');
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') {
+    throw new Error('must be an http:// or https:// URL');
+  }
+  return text;
+}
+
+/** Fewest random bytes in a webhook secret (the Standard Webhooks spec's 24 to 64). */
+export const MIN_WEBHOOK_SECRET_BYTES = 24;
+
+/** The key bytes of a `whsec_` secret; throws when it is not one. */
+export function webhookKey(secret: string): Buffer {
+  const b64 = secret.startsWith('whsec_') ? secret.slice(6) : undefined;
+  if (b64 === undefined || !/^[A-Za-z0-9+/]+={0,2}$/.test(b64) || b64.length % 4 !== 0) {
+    throw new Error('must be whsec_ followed by standard base64');
+  }
+  const key = Buffer.from(b64, 'base64');
+  if (key.length < MIN_WEBHOOK_SECRET_BYTES) {
+    throw new Error(`must hold at least ${MIN_WEBHOOK_SECRET_BYTES} bytes after whsec_`);
+  }
+  return key;
+}
+
+export function webhookSecret(text: string): string | undefined {
+  if (text === '') return undefined;
+  webhookKey(text);
+  return text;
+}
