@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { HubMetrics } from '../realtime/hub-metrics.js';
+import type { WebhookMetrics } from '../webhooks/delivery-worker.js';
 
 /** The push protocol label, as the Hub reports it. */
 type Protocol = Parameters<HubMetrics['connectionOpened']>[0];
@@ -59,6 +60,9 @@ export class Metrics implements HubMetrics {
     buckets: latencyBuckets,
     registers: [this.registry],
   });
+
+  /** The webhook worker's counters, gauge and histogram. */
+  readonly webhooks: WebhookMetrics = webhookMetrics(this.registry);
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
@@ -127,4 +131,43 @@ export function measured<T extends object>(target: T, histogram: Histogram<'meth
       return wrapper;
     },
   });
+}
+
+function webhookMetrics(registry: Registry): WebhookMetrics {
+  const registers = [registry];
+  const delivered = new Counter({
+    name: 'quickim_webhook_delivered_total',
+    help: 'Webhook events delivered (answered 2xx).',
+    registers,
+  });
+  const failed = new Counter({
+    name: 'quickim_webhook_failed_total',
+    help: 'Webhook attempts that failed (non-2xx, timeout, refused); each is retried.',
+    registers,
+  });
+  const dropped = new Counter({
+    name: 'quickim_webhook_dropped_total',
+    help: 'Webhook events dropped after 24 hours of failed attempts.',
+    registers,
+  });
+  const pending = new Gauge({
+    name: 'quickim_webhook_pending',
+    help: 'Webhook events in the outbox, not yet delivered (all nodes), as last counted.',
+    registers,
+  });
+  const latency = new Histogram({
+    name: 'quickim_webhook_delivery_seconds',
+    help: 'Time from an event to its successful delivery, retries included.',
+    buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 30, 120, 600, 3600, 86_400],
+    registers,
+  });
+  return {
+    delivered: (latencySec) => {
+      delivered.inc();
+      latency.observe(latencySec);
+    },
+    failed: () => failed.inc(),
+    dropped: () => dropped.inc(),
+    pending: (count) => pending.set(count),
+  };
 }
