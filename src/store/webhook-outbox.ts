@@ -1,3 +1,5 @@
+import type { WebhookEvent } from '../domain/webhook-event.js';
+
 /** One event waiting in the outbox, as a delivery worker leases it. */
 export interface OutboxEvent {
   /** `webhook-id`: the same on every attempt, distinct between events. */
@@ -13,12 +15,7 @@ export interface OutboxEvent {
 }
 
 /** An event to write in the same transaction as what it reports. */
-export interface OutboxDraft {
-  readonly id: string;
-  readonly conversationId: string;
-  readonly body: string;
-  readonly createdAtMs: number;
-}
+export type OutboxDraft = WebhookEvent;
 
 /**
  * The webhook outbox: rows written with the change they report, leased by one node's worker at
