@@ -1,5 +1,5 @@
 import { randomInt } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { Bus } from './bus/bus.js';
@@ -71,6 +71,18 @@ function allocatorFor(nodeNumber: number): AllocateMsgId {
 }
 
 /**
+ * Creates the data directory with mode 0700. One that exists keeps its mode (the operator may
+ * share it on purpose; the files inside are 0600 either way), with a warning when it is open.
+ */
+function makeDataDir(dataDir: string, logger: FastifyBaseLogger): void {
+  if (mkdirSync(dataDir, { recursive: true, mode: 0o700 }) !== undefined) return;
+  const mode = statSync(dataDir).mode & 0o777;
+  if ((mode & 0o077) !== 0) {
+    logger.warn({ dataDir, mode: mode.toString(8) }, 'data directory is open to other users');
+  }
+}
+
+/**
  * The store and this node's number, which its MsgIds carry: PostgreSQL hands each node its own;
  * a SQLite file has one writer, so any number will do.
  */
@@ -80,7 +92,7 @@ async function openStore(
 ): Promise<{ store: Store; nodeNumber: number }> {
   switch (settings.store.kind) {
     case 'sqlite': {
-      mkdirSync(settings.dataDir, { recursive: true });
+      makeDataDir(settings.dataDir, logger);
       const nodeNumber = randomInt(MAX_NODE_ID + 1);
       const store = new SqliteStore(join(settings.dataDir, 'quick-im.db'), {
         allocator: allocatorFor(nodeNumber),

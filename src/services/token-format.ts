@@ -1,16 +1,24 @@
+import { MAX_PLATFORM, MAX_SESSION_ID_BYTES } from '../domain/conversation.js';
+
 /** Longest token accepted: a real one is ~200 bytes; anything far larger is not ours. */
 export const MAX_TOKEN_LENGTH = 1024;
-const MAX_SESSION_BYTES = 128;
-const MAX_PLATFORM = 255;
 /** How far in the future `iat` may be: clocks of nodes and backends differ a little. */
 export const MAX_IAT_SKEW_SEC = 60;
 
-const PART = /^[A-Za-z0-9_-]+$/;
+const SHAPE = /^([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)$/;
+const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 
-/** Whether `part` is base64url exactly as an encoder writes it: no padding, no stray bits. */
+/**
+ * Whether a part already known to be base64url characters is written as an encoder writes it:
+ * a length a byte count can have, and zero in the spare bits of its last character (2 or 4 of
+ * them when the length is not a multiple of 4), so no two spellings decode to the same bytes.
+ */
 function isCanonicalPart(part: string): boolean {
-  if (!PART.test(part) || part.length % 4 === 1) return false;
-  return Buffer.from(part, 'base64url').toString('base64url') === part;
+  const tail = part.length % 4;
+  if (tail === 0) return true;
+  if (tail === 1) return false;
+  const last = ALPHABET.indexOf(part.charAt(part.length - 1));
+  return (last & (tail === 2 ? 0b1111 : 0b11)) === 0;
 }
 
 /**
@@ -20,14 +28,12 @@ function isCanonicalPart(part: string): boolean {
  */
 export function isTokenShaped(token: string): boolean {
   if (token.length > MAX_TOKEN_LENGTH) return false;
-  const a = token.indexOf('.');
-  const b = token.indexOf('.', a + 1);
-  if (a <= 0 || b <= a + 1 || token.indexOf('.', b + 1) !== -1 || b === token.length - 1)
-    return false;
+  const parts = SHAPE.exec(token);
   return (
-    isCanonicalPart(token.slice(0, a)) &&
-    isCanonicalPart(token.slice(a + 1, b)) &&
-    isCanonicalPart(token.slice(b + 1))
+    parts !== null &&
+    isCanonicalPart(parts[1] as string) &&
+    isCanonicalPart(parts[2] as string) &&
+    isCanonicalPart(parts[3] as string)
   );
 }
 
@@ -49,7 +55,11 @@ export function claimsOf(
   nowSec: number,
 ): TokenClaims | undefined {
   const { sid, platform, iat, exp } = payload;
-  if (typeof sid !== 'string' || sid === '' || Buffer.byteLength(sid, 'utf8') > MAX_SESSION_BYTES)
+  if (
+    typeof sid !== 'string' ||
+    sid === '' ||
+    Buffer.byteLength(sid, 'utf8') > MAX_SESSION_ID_BYTES
+  )
     return undefined;
   if (
     typeof platform !== 'number' ||

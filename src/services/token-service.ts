@@ -4,17 +4,15 @@ import { join } from 'node:path';
 import { SignJWT, jwtVerify } from 'jose';
 import type { Clock } from '../domain/clock.js';
 import { ErrorCode, ImError } from '../domain/errors.js';
+import { claimsOf, isTokenShaped } from './token-format.js';
+import type { TokenClaims } from './token-format.js';
+
+export type { TokenClaims } from './token-format.js';
 
 const ISSUER = 'quick-im';
 const KEY_FILE = 'jwt.key';
-const CACHE_LIMIT = 10_000;
-
-/** What a valid token says. `expiresAt` is in seconds since the Unix epoch. */
-export interface TokenClaims {
-  readonly session: string;
-  readonly platform: number;
-  readonly expiresAt: number;
-}
+/** Most verified tokens remembered; past it the oldest is forgotten (and verified again if seen). */
+export const TOKEN_CACHE_LIMIT = 10_000;
 
 /**
  * The configured key, or the one generated into `dataDir` on first start (file mode 0600)
@@ -29,7 +27,7 @@ export function loadOrCreateKey(configured: string | undefined, dataDir: string)
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
-  mkdirSync(dataDir, { recursive: true });
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const key = randomBytes(32).toString('base64url');
   try {
     writeFileSync(path, key + '\n', { mode: 0o600, flag: 'wx' });
@@ -48,14 +46,22 @@ export class TokenService {
    * about 45 % of their cost (measured: ~215 -> ~120 µs CPU per verify).
    */
   private readonly key: Promise<webcrypto.CryptoKey>;
-  // Verified tokens, so the hot path pays for HMAC once per token, not once per request.
+  /**
+   * Verified tokens, so the hot path pays for HMAC once per token, not once per request. Only
+   * canonical tokens reach it, so one holder has one entry; a Map iterates in insertion order,
+   * so the first key is the oldest, forgotten when the cache is full: nobody can empty it.
+   */
   private readonly verified = new Map<string, TokenClaims>();
 
-  /** Tokens live `ttlSec` from issue; issue times and expiry are read from `clock`. */
+  /**
+   * Tokens live `ttlSec` from issue; issue times and expiry are read from `clock`. At most
+   * `cacheLimit` verified tokens are remembered.
+   */
   constructor(
     key: string,
     private readonly ttlSec: number,
     private readonly clock: Clock,
+    private readonly cacheLimit = TOKEN_CACHE_LIMIT,
   ) {
     this.key = webcrypto.subtle.importKey(
       'raw',
@@ -73,8 +79,15 @@ export class TokenService {
     return Math.floor(this.clock.now() / 1000);
   }
 
+  /**
+   * A token `verify` accepts until `ttlSec` from now. Rejects with 10001 when `session` or
+   * `platform` is out of the range `verify` checks, rather than minting a token it would refuse.
+   */
   async issue(session: string, platform: number): Promise<string> {
     const iat = this.nowSec();
+    if (claimsOf({ sid: session, platform, iat, exp: iat + this.ttlSec }, iat) === undefined) {
+      throw new ImError(ErrorCode.InvalidParameter, 'session or platform out of range');
+    }
     const key = await this.key;
     return new SignJWT({ sid: session, platform })
       .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
@@ -89,43 +102,54 @@ export class TokenService {
    * decides): lets the request hook answer the common case without a promise.
    */
   cached(token: string | undefined): TokenClaims | undefined {
-    if (!token) return undefined;
+    if (!token || !isTokenShaped(token)) return undefined;
     const claims = this.verified.get(token);
     return claims !== undefined && claims.expiresAt > this.nowSec() ? claims : undefined;
   }
 
-  /** Rejects with 10101 for a missing, malformed, expired or wrongly signed token. */
+  /**
+   * Rejects with 10101 for a missing, malformed, expired or wrongly signed token, or one whose
+   * claims are out of range (`claimsOf`). A token that is not three canonical base64url parts
+   * is refused before the cache or any cryptography sees it.
+   */
   async verify(token: string | undefined): Promise<TokenClaims> {
     if (!token) throw new ImError(ErrorCode.Unauthorized, 'missing token');
+    if (!isTokenShaped(token)) throw new ImError(ErrorCode.Unauthorized, 'malformed token');
     const cached = this.verified.get(token);
     if (cached) {
       if (cached.expiresAt > this.nowSec()) return cached;
       this.verified.delete(token);
       throw new ImError(ErrorCode.Unauthorized, 'token expired');
     }
-    let claims: TokenClaims;
+    const nowSec = this.nowSec();
+    let claims: TokenClaims | undefined;
     try {
       const { payload } = await jwtVerify(token, await this.key, {
         algorithms: ['HS256'],
         issuer: ISSUER,
-        currentDate: new Date(this.nowSec() * 1000),
+        currentDate: new Date(nowSec * 1000),
         requiredClaims: ['exp', 'iat', 'sid', 'platform'],
       });
-      const { sid, platform, exp } = payload;
-      if (
-        typeof sid !== 'string' ||
-        sid === '' ||
-        !Number.isInteger(platform) ||
-        typeof exp !== 'number'
-      ) {
-        throw new Error('bad claims');
-      }
-      claims = { session: sid, platform: platform as number, expiresAt: exp };
+      claims = claimsOf(payload, nowSec);
     } catch {
       throw new ImError(ErrorCode.Unauthorized, 'invalid or expired token');
     }
-    if (this.verified.size >= CACHE_LIMIT) this.verified.clear();
-    this.verified.set(token, claims);
+    if (claims === undefined)
+      throw new ImError(ErrorCode.Unauthorized, 'token claims out of range');
+    this.remember(token, claims);
     return claims;
+  }
+
+  private remember(token: string, claims: TokenClaims): void {
+    if (this.verified.size >= this.cacheLimit && !this.verified.has(token)) {
+      const oldest = this.verified.keys().next();
+      if (!oldest.done) this.verified.delete(oldest.value);
+    }
+    this.verified.set(token, claims);
+  }
+
+  /** How many verified tokens are remembered (at most `cacheLimit`). */
+  get cacheSize(): number {
+    return this.verified.size;
   }
 }

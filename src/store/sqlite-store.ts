@@ -4,6 +4,7 @@ import type { Message } from '../domain/message.js';
 import { BoundedMap } from './bounded-map.js';
 import { MemberState } from './member-state.js';
 import { sqliteMigrations } from './migrations/sqlite.js';
+import { makeSqliteFilesPrivate } from './sqlite-file-modes.js';
 import { SqliteGroupCommit } from './sqlite-group-commit.js';
 import { conversationDetail, prepareStatements, settle } from './sqlite-statements.js';
 import type { SqliteStatements } from './sqlite-statements.js';
@@ -46,9 +47,10 @@ export class SqliteStore implements Store {
   private readonly memberStates = new BoundedMap<string, number | null>(CACHE_ENTRIES);
   private dataVersion = -1;
 
-  /** Opens (creating if needed) the database at `path` and runs pending migrations. */
+  /** Opens (creating if needed, mode 0600) the database at `path` and runs pending migrations. */
   constructor(path: string, options: SqliteStoreOptions) {
     this.allocate = options.allocator;
+    makeSqliteFilesPrivate(path);
     this.db = new Database(path);
     this.db.pragma('journal_mode = WAL');
     // WAL + NORMAL: a commit survives the process being killed; only an OS crash may lose the last ones.

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { SignJWT, UnsecuredJWT, decodeJwt, decodeProtectedHeader, jwtVerify } from 'jose';
+import { startNodeProcess } from '../helpers/child-nodes.js';
 import { expectFailure, expectOk, request } from '../helpers/http.js';
 import { ManualClock } from '../helpers/manual-clock.js';
 import { startServer, tempDataDir } from '../helpers/server.js';
@@ -262,6 +263,49 @@ describe('the signing key', () => {
       });
     } finally {
       await server.close(true);
+    }
+  });
+
+  it('is read from --jwt-key-file by the compiled server: its tokens verify against that key', async () => {
+    const root = tempDataDir();
+    const jwtKey = 'a key from a file, 32 bytes or more: ü';
+    const keyFile = join(root, 'jwt-key.txt');
+    writeFileSync(keyFile, `${jwtKey}\n`, { mode: 0o600 });
+    const dataDir = join(root, 'data');
+    const node = await startNodeProcess(['--jwt-key-file', keyFile, '--data-dir', dataDir]);
+    try {
+      const token = expectOk(
+        await node.post('/inner/get_token', { session: 'alice', platform: 2 }),
+      );
+      // Signed with the file's bytes, trailing newline ignored.
+      const { payload } = await jwtVerify(token, bytes(jwtKey), {
+        algorithms: ['HS256'],
+        issuer: 'quick-im',
+      });
+      assert.equal(payload.sid, 'alice');
+      assert.equal(existsSync(join(dataDir, 'jwt.key')), false);
+      // And the server accepts a token signed with the file's key by someone else.
+      const own = await sign(jwtKey, {
+        sid: 'carol',
+        platform: 2,
+        iss: 'quick-im',
+        iat: nowSec(),
+        exp: nowSec() + 600,
+      });
+      assert.deepEqual(expectOk(await node.post('/get_joined_conversation', {}, own)), {
+        Conversations: [],
+      });
+      const otherKey = await sign('x'.repeat(40), {
+        sid: 'carol',
+        platform: 2,
+        iss: 'quick-im',
+        iat: nowSec(),
+        exp: nowSec() + 600,
+      });
+      expectFailure(await node.post('/get_joined_conversation', {}, otherKey), 10101);
+    } finally {
+      await node.kill();
+      rmSync(root, { recursive: true, force: true });
     }
   });
 });
