@@ -9,7 +9,7 @@ import { CidrSet } from './config/cidr.js';
 import type { Settings } from './config/settings.js';
 import { registerDemoRoutes } from './demo/demo-routes.js';
 import { MAX_NODE_ID, MsgIdAllocator } from './domain/msg-id.js';
-import { innerOnly } from './http/auth.js';
+import { InnerGate } from './http/auth.js';
 import { corsHeaders, createHttpServer } from './http/server.js';
 import { registerInnerRoutes } from './http/routes/inner-routes.js';
 import { registerMiscRoutes } from './http/routes/misc-routes.js';
@@ -23,6 +23,7 @@ import { CloseReason } from './realtime/close-reasons.js';
 import { Hub } from './realtime/hub.js';
 import { ConversationService } from './services/conversation-service.js';
 import { MessageService } from './services/message-service.js';
+import { RateLimiter } from './services/rate-limiter.js';
 import { TokenService, loadOrCreateKey } from './services/token-service.js';
 import { PostgresStore } from './store/postgres-store.js';
 import { SqliteStore } from './store/sqlite-store.js';
@@ -201,7 +202,12 @@ export async function buildApp(settings: Settings, options: AppOptions = {}): Pr
     metrics,
   });
   live.hub = hub;
-  const conversations = new ConversationService(store, bus, onBusError);
+  const conversations = new ConversationService(
+    store,
+    bus,
+    onBusError,
+    RateLimiter.perMinute(settings.joinRate, clock),
+  );
   const messages = new MessageService(
     store,
     bus,
@@ -209,25 +215,27 @@ export async function buildApp(settings: Settings, options: AppOptions = {}): Pr
     settings.maxContentBytes,
     onBusError,
     metrics,
+    RateLimiter.perSecond(settings.sendRate, clock),
   );
 
-  const innerAllow = new CidrSet(settings.innerAllow);
+  const gate = new InnerGate(new CidrSet(settings.innerAllow), new CidrSet(settings.trustProxy));
   const http = createHttpServer({
     logger,
     maxBodyBytes: settings.maxBodyBytes,
     trustProxy: settings.trustProxy,
+    requestTimeoutMs: settings.requestTimeoutMs,
   });
   registerMiscRoutes(http, async () => {
     await store.ping();
     await bus.ping();
   });
-  http.get('/metrics', { onRequest: innerOnly(innerAllow) }, async (_request, reply) => {
+  http.get('/metrics', { onRequest: gate.hook() }, async (_request, reply) => {
     void reply.type(metrics.registry.contentType);
     return metrics.registry.metrics();
   });
   registerPublicRoutes(http, { tokens, conversations, messages });
-  registerInnerRoutes(http, { tokens, conversations, innerAllow });
-  if (settings.demo) registerDemoRoutes(http, { tokens });
+  registerInnerRoutes(http, { tokens, conversations, gate });
+  if (settings.demo) registerDemoRoutes(http, { tokens, gate });
   const ws = new WsTransport({ hub, clock, pingIntervalMs: settings.pingIntervalMs });
   const positions: PollPositions = {
     save: (session, platform, msgId, atMs) => store.savePollCursor(session, platform, msgId, atMs),

@@ -74,6 +74,9 @@ export async function startServer(
       [
         ...['--port', String(port), '--host', host, '--data-dir', dataDir],
         ...['--log-level', options.logLevel],
+        // A few sessions carry the whole load: the per-session rate limits would measure
+        // themselves, not the server.
+        ...['--send-rate', '0', '--join-rate', '0'],
         ...options.extraFlags,
       ],
       logFile,

@@ -130,7 +130,7 @@ export const fields = [
     flag: 'inner-allow',
     env: 'QUICKIM_INNER_ALLOW',
     fallback: '127.0.0.0/8,::1',
-    doc: 'Comma-separated CIDRs allowed to call `/inner/*`.',
+    doc: 'Comma-separated CIDRs allowed to call `/inner/*`, `/metrics` and `/demo/token`.',
     parse: cidrs,
   }),
   field({

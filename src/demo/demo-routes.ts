@@ -1,13 +1,15 @@
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ErrorCode, successBody } from '../domain/errors.js';
-import { assertSessionIds, bodies, loopbackOnly, refuse } from '../http/index.js';
+import { InnerGate, assertSessionIds, bodies, refuse } from '../http/index.js';
 import type { TokenService } from '../services/token-service.js';
 import { DemoAssets } from './demo-assets.js';
 import type { Asset } from './demo-assets.js';
 
 export interface DemoDeps {
   readonly tokens: TokenService;
+  /** Who may get a token: the inner routes' gate; defaults to loopback peers, no proxy believed. */
+  readonly gate?: InnerGate;
   /** The page's own files; defaults to `src/demo/public`. */
   readonly publicDir?: string;
   /** The client SDK's build output; defaults to `packages/client/dist`. */
@@ -48,7 +50,8 @@ function sendAsset(reply: FastifyReply, asset: Asset): FastifyReply {
 /**
  * The demo chat: `GET /demo` (the page), `GET /demo/<file>` (its files and the SDK's modules,
  * from a fixed whitelist) and `POST /demo/token`, which hands out a token for any session to
- * loopback peers only — a stand-in for the product backend that would normally mint tokens.
+ * the callers `/inner/*` admits, and to the demo page itself (its own origin) — a stand-in for
+ * the product backend that would normally mint tokens.
  */
 export function registerDemoRoutes(app: FastifyInstance, deps: DemoDeps): void {
   const assets = new DemoAssets(deps.publicDir ?? defaultPublicDir, deps.sdkDir ?? defaultSdkDir);
@@ -72,9 +75,8 @@ export function registerDemoRoutes(app: FastifyInstance, deps: DemoDeps): void {
 
   app.post('/demo/token', {
     schema: { body: bodies.getToken },
-    // Behind a local reverse proxy every client looks local: one more reason the demo is off
-    // in production.
-    onRequest: loopbackOnly('the demo token endpoint answers loopback only'),
+    // The page calls it with its own Origin; any other page is refused.
+    onRequest: (deps.gate ?? InnerGate.loopbackOnly()).hook({ sameOrigin: true }),
     handler: async (request) => {
       const body = request.body as { session: string; platform: number };
       assertSessionIds([body.session]);

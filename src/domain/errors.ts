@@ -5,6 +5,7 @@ export const ErrorCode = {
   InnerForbidden: 10003,
   NotMember: 10004,
   ConversationNotFound: 10005,
+  RateLimited: 10006,
   TooLarge: 10007,
   Replaced: 10009,
   Unauthorized: 10101,
@@ -28,6 +29,10 @@ export const errorSpecs: Readonly<Record<ErrorCode, ErrorSpec>> = {
   [ErrorCode.InnerForbidden]: { status: 403, message: 'address not allowed for inner endpoints' },
   [ErrorCode.NotMember]: { status: 403, message: 'not a member of the conversation' },
   [ErrorCode.ConversationNotFound]: { status: 404, message: 'conversation not found' },
+  [ErrorCode.RateLimited]: {
+    status: 429,
+    message: 'too many requests; retry after Retry-After seconds',
+  },
   [ErrorCode.TooLarge]: { status: 413, message: 'body or content too large' },
   [ErrorCode.Replaced]: { status: 409, message: 'logged in elsewhere; connection replaced' },
   [ErrorCode.Unauthorized]: {
@@ -83,6 +88,14 @@ export class ImError extends Error {
     this.name = 'ImError';
     this.code = code;
     this.status = status ?? errorSpecs[code].status;
+  }
+}
+
+/** The session went over a rate limit: 10006 with HTTP 429 and `Retry-After: retryAfterSec`. */
+export class RateLimitedError extends ImError {
+  constructor(readonly retryAfterSec: number) {
+    super(ErrorCode.RateLimited);
+    this.name = 'RateLimitedError';
   }
 }
 

@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { CidrSet } from '../config/cidr.js';
-import { ErrorCode } from '../domain/errors.js';
+import { ErrorCode, errorSpecs } from '../domain/errors.js';
 import type { TokenClaims, TokenService } from '../services/token-service.js';
 import { readBearer } from './bearer.js';
 import { refuse } from './envelope.js';
@@ -43,17 +43,6 @@ export function authenticate(tokens: TokenService) {
   };
 }
 
-/** An onRequest hook that admits only peers inside the inner allow-list. */
-export function innerOnly(allow: CidrSet) {
-  return (request: FastifyRequest, reply: FastifyReply, done: Done): void => {
-    if (!allow.has(request.ip)) {
-      refuse(reply, ErrorCode.InnerForbidden);
-      return;
-    }
-    done();
-  };
-}
-
 const loopback = new CidrSet(['127.0.0.0/8', '::1']);
 
 /** Whether a TCP peer address is loopback: 127.0.0.0/8, `::1` or `::ffff:127.x.y.z`. */
@@ -61,17 +50,64 @@ export function isLoopbackPeer(address: string | undefined): boolean {
   return loopback.has(address);
 }
 
+/** Headers by which a proxy names the client it forwards for. */
+const forwardingHeaders = ['x-forwarded-for', 'forwarded', 'x-real-ip'] as const;
+
+export interface GateOptions {
+  /**
+   * Admits a request whose `Origin` is the server's own (`http://<Host>`), as the demo page's
+   * calls are; any other `Origin` is refused. Without it, any `Origin` is refused.
+   */
+  readonly sameOrigin?: boolean;
+}
+
 /**
- * An onRequest hook that admits loopback peers only, else 10003 with `message`. It reads the
- * socket's own peer, never X-Forwarded-For (not even from --trust-proxy), so a header cannot
- * make a remote client look local.
+ * Who may call the loopback-or-allow-list routes (`/inner/*`, `/metrics`, `/demo/token`): a
+ * client inside `allow`, never through a proxy not named by `proxies`, never from a browser page.
  */
-export function loopbackOnly(message: string) {
-  return (request: FastifyRequest, reply: FastifyReply, done: Done): void => {
-    if (!isLoopbackPeer(request.socket.remoteAddress)) {
-      refuse(reply, ErrorCode.InnerForbidden, message);
-      return;
+export class InnerGate {
+  constructor(
+    private readonly allow: CidrSet,
+    private readonly proxies: CidrSet,
+  ) {}
+
+  /** Loopback peers only, no proxy believed. */
+  static loopbackOnly(): InnerGate {
+    return new InnerGate(loopback, new CidrSet([]));
+  }
+
+  /** Why `request` is refused, or undefined when it is admitted. */
+  refusal(request: FastifyRequest, options: GateOptions = {}): string | undefined {
+    const { headers } = request;
+    const origin = headers.origin;
+    if (origin !== undefined) {
+      const own = headers.host === undefined ? undefined : `http://${headers.host}`;
+      if (!options.sameOrigin || own === undefined || origin.toLowerCase() !== own.toLowerCase())
+        return 'not callable from a browser page of another origin';
     }
-    done();
-  };
+    const peer = request.socket.remoteAddress;
+    let client = peer;
+    if (forwardingHeaders.some((h) => headers[h] !== undefined)) {
+      // A reverse proxy on this host must not turn every internet client into loopback.
+      if (!this.proxies.has(peer)) return 'forwarded by a peer outside --trust-proxy';
+      // Fastify's trustProxy (the same list) makes this the rightmost X-Forwarded-For address
+      // that is not itself a trusted proxy.
+      if (headers['x-forwarded-for'] === undefined)
+        return 'a trusted proxy must name the client in X-Forwarded-For';
+      client = request.ip;
+    }
+    return this.allow.has(client) ? undefined : errorSpecs[ErrorCode.InnerForbidden].message;
+  }
+
+  /** An onRequest hook answering 403 / 10003 to a request that is not admitted. */
+  hook(options: GateOptions = {}) {
+    return (request: FastifyRequest, reply: FastifyReply, done: Done): void => {
+      const refusal = this.refusal(request, options);
+      if (refusal !== undefined) {
+        refuse(reply, ErrorCode.InnerForbidden, refusal);
+        return;
+      }
+      done();
+    };
+  }
 }

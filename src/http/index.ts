@@ -1,6 +1,6 @@
 // What code outside the HTTP layer (the demo) may use of it; everything else in http/ is
 // internal and wired by the composition root.
-export { isLoopbackPeer, loopbackOnly } from './auth.js';
+export { InnerGate, isLoopbackPeer } from './auth.js';
 export { refuse } from './envelope.js';
 export { assertSessionIds } from './routes/validate.js';
 export { bodies } from './schemas.js';

@@ -7,15 +7,23 @@ import {
 import { MSG_ID_PATTERN } from '../domain/msg-id.js';
 
 // JSON schemas for every request body. Types are never coerced: "1" is not an integer.
+
+/**
+ * Every string a client sends is text both stores keep as sent: no NUL (PostgreSQL refuses it)
+ * and no lone surrogate (it would be stored as U+FFFD but pushed as sent). Ajv compiles
+ * patterns with the `u` flag, under which the surrogate range matches lone surrogates only.
+ */
+export const TEXT_PATTERN = '^[^\\u0000\\uD800-\\uDFFF]*$';
+const text = { type: 'string', pattern: TEXT_PATTERN } as const;
 const int32 = { type: 'integer', minimum: -2147483648, maximum: 2147483647 } as const;
 const conversationId = {
-  type: 'string',
+  ...text,
   minLength: 1,
   maxLength: MAX_CONVERSATION_ID_LENGTH,
 } as const;
 const msgId = { type: 'string', pattern: MSG_ID_PATTERN } as const;
 // Byte length is checked again in the handler; this bounds the work before it.
-const sessionId = { type: 'string', minLength: 1, maxLength: MAX_SESSION_ID_BYTES } as const;
+const sessionId = { ...text, minLength: 1, maxLength: MAX_SESSION_ID_BYTES } as const;
 const sessions = { type: 'array', maxItems: MAX_SESSIONS_PER_REQUEST, items: sessionId } as const;
 const desc = { type: 'boolean' } as const;
 // Range is checked in the handler, where it has its own code (90010).
@@ -29,10 +37,12 @@ function object<P extends Record<string, unknown>, R extends readonly (keyof P &
 }
 
 export const bodies = {
-  sendMsg: object(
-    { conversation_id: conversationId, status: int32, type: int32, content: { type: 'string' } },
-    ['conversation_id', 'status', 'type', 'content'],
-  ),
+  sendMsg: object({ conversation_id: conversationId, status: int32, type: int32, content: text }, [
+    'conversation_id',
+    'status',
+    'type',
+    'content',
+  ]),
   byConversation: object({ conversation_id: conversationId }, ['conversation_id']),
   joinedConversations: { type: ['object', 'null'] },
   createConversation: object({ conversation_type: conversationType, sessions }, [

@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import Fastify, { LogController } from 'fastify';
 import type { FastifyError, FastifyInstance } from 'fastify';
 import type { FastifyBaseLogger } from 'fastify';
-import { ErrorCode, ImError, errorBody, errorSpecs } from '../domain/errors.js';
+import { ErrorCode, ImError, RateLimitedError, errorBody, errorSpecs } from '../domain/errors.js';
 import { refuse } from './envelope.js';
 import { publicPaths } from './routes/public-routes.js';
 
@@ -11,7 +11,12 @@ export interface HttpOptions {
   readonly logger: FastifyBaseLogger;
   readonly maxBodyBytes: number;
   readonly trustProxy: readonly string[];
+  /** A request (headers and body) must arrive whole within this, else its connection is closed. */
+  readonly requestTimeoutMs: number;
 }
+
+/** Idle keep-alive connections close after this (above common load balancers' 60 s). */
+export const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 
 export const corsHeaders: Readonly<Record<string, string>> = {
   'access-control-allow-origin': '*',
@@ -56,14 +61,31 @@ export function redactUrl(url: string): string {
   return url.slice(0, q + 1) + query;
 }
 
-/** Malformed HTTP (bad request line, oversized headers): the 10001 envelope, then the socket ends. */
+/** The HTTP status and reason for a request Node's parser gave up on. */
+function clientErrorAnswer(code: string | undefined): { status: number; reason: string } {
+  switch (code) {
+    case 'HPE_HEADER_OVERFLOW':
+      return { status: 431, reason: 'request headers too large' };
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      return { status: 408, reason: 'request not received whole in time' };
+    default:
+      return {
+        status: errorSpecs[ErrorCode.InvalidParameter].status,
+        reason: 'malformed HTTP request',
+      };
+  }
+}
+
+/**
+ * Malformed HTTP (bad request line: 400, oversized headers: 431, a request not whole within
+ * the request timeout: 408): the 10001 envelope, then the socket ends.
+ */
 function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
   if (err.code === 'ECONNRESET' || socket.destroyed) return;
   if (socket.writable) {
-    const { status, message } = errorSpecs[ErrorCode.InvalidParameter];
-    const body = JSON.stringify(
-      errorBody(ErrorCode.InvalidParameter, `${message}: malformed HTTP request`),
-    );
+    const { status, reason } = clientErrorAnswer(err.code);
+    const { message } = errorSpecs[ErrorCode.InvalidParameter];
+    const body = JSON.stringify(errorBody(ErrorCode.InvalidParameter, `${message}: ${reason}`));
     socket.write(
       `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nConnection: close\r\n` +
         `Content-Type: application/json; charset=utf-8\r\n` +
@@ -96,6 +118,16 @@ export function createHttpServer(options: HttpOptions): FastifyInstance {
     bodyLimit: options.maxBodyBytes,
     trustProxy: options.trustProxy.length > 0 ? [...options.trustProxy] : false,
     return503OnClosing: true,
+    // Node closes a connection whose request (headers and body) is not whole in time; a push
+    // stream's request is whole once open. The check runs every second, not every 30 s.
+    requestTimeout: options.requestTimeoutMs,
+    keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+    http: {
+      requestTimeout: options.requestTimeoutMs,
+      headersTimeout: options.requestTimeoutMs,
+      keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+      connectionsCheckingInterval: Math.min(1000, options.requestTimeoutMs),
+    },
     forceCloseConnections: 'idle',
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
@@ -153,6 +185,9 @@ export function createHttpServer(options: HttpOptions): FastifyInstance {
   });
 
   app.setErrorHandler((error: FastifyError | ImError | Error, request, reply) => {
+    if (error instanceof RateLimitedError) {
+      void reply.header('retry-after', String(error.retryAfterSec));
+    }
     if (error instanceof ImError) {
       if (error.status >= 500)
         request.log.warn({ code: error.code, err: error.message }, 'unavailable');

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { MAX_CONVERSATION_TYPE, MIN_CONVERSATION_TYPE } from '../domain/conversation.js';
 import type { ConversationDetail } from '../domain/conversation.js';
-import { ErrorCode, ImError, UnavailableError } from '../domain/errors.js';
+import { ErrorCode, ImError, RateLimitedError, UnavailableError } from '../domain/errors.js';
 import type { Bus } from '../bus/bus.js';
 import type { ConversationStore } from '../store/store.js';
+import type { RateLimiter } from './rate-limiter.js';
 
 /** Throws 90010 unless `type` is an integer in 0..15. */
 export function assertConversationType(type: number): void {
@@ -18,7 +19,15 @@ export class ConversationService {
     private readonly store: ConversationStore,
     private readonly bus: Bus,
     private readonly onBusError: (err: unknown) => void,
+    /** Creates and joins a session makes itself (`--join-rate`); inner calls are not counted. */
+    private readonly joinLimiter?: RateLimiter,
   ) {}
+
+  /** Throws 10006 when `session` is over its create + join rate; nothing is stored then. */
+  private admitJoin(session: string): void {
+    const retryAfter = this.joinLimiter?.take(session) ?? 0;
+    if (retryAfter > 0) throw new RateLimitedError(retryAfter);
+  }
 
   /** Throws 10005 when the conversation does not exist, 10004 when `session` is not a current member. */
   async requireMember(conversationId: string, session: string): Promise<void> {
@@ -27,7 +36,10 @@ export class ConversationService {
     if (!member) throw new ImError(ErrorCode.NotMember);
   }
 
-  /** Creates a conversation; `creator` (when given) and `sessions` become its members. */
+  /**
+   * Creates a conversation; `creator` (when given) and `sessions` become its members. A
+   * creator's create counts against its join rate.
+   */
   async create(
     creator: string | undefined,
     type: number,
@@ -36,6 +48,7 @@ export class ConversationService {
     assertConversationType(type);
     const members = [...new Set(creator === undefined ? sessions : [creator, ...sessions])];
     if (members.length === 0) throw new ImError(ErrorCode.NoMembers);
+    if (creator !== undefined) this.admitJoin(creator);
     const id = randomUUID();
     await this.store.createConversation(id, type, members);
     await this.announce(id, members, 'joined');
@@ -59,6 +72,7 @@ export class ConversationService {
 
   /** Idempotent; a kicked session gets 10004 until an inner join. */
   async join(conversationId: string, session: string): Promise<void> {
+    this.admitJoin(session);
     const result = await this.store.joinBySelf(conversationId, session);
     if (result === 'not-found') throw new ImError(ErrorCode.ConversationNotFound);
     if (result === 'kicked')

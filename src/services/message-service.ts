@@ -1,10 +1,11 @@
 import { HISTORY_PAGE, MAX_RANGE_MESSAGES } from '../domain/conversation.js';
-import { ErrorCode, ImError } from '../domain/errors.js';
+import { ErrorCode, ImError, RateLimitedError } from '../domain/errors.js';
 import { nowMicros, serializeMessage } from '../domain/message.js';
 import type { Message } from '../domain/message.js';
 import type { Bus } from '../bus/bus.js';
 import type { MessageStore } from '../store/store.js';
 import type { ConversationService } from './conversation-service.js';
+import type { RateLimiter } from './rate-limiter.js';
 
 export interface SendInput {
   readonly conversationId: string;
@@ -22,11 +23,14 @@ export class MessageService {
     private readonly maxContentBytes: number,
     private readonly onBusError: (err: unknown) => void,
     private readonly counters?: { messageAccepted(): void },
+    /** Messages per session (`--send-rate`). */
+    private readonly sendLimiter?: RateLimiter,
   ) {}
 
   /**
    * Stores the message (membership checked in the same transaction) and resolves after the
-   * commit; then announces it on the bus. 10007 when `content` exceeds the limit.
+   * commit; then announces it on the bus. 10007 when `content` exceeds the limit, 10006 (nothing
+   * stored) when `session` is over its send rate.
    */
   async send(session: string, input: SendInput): Promise<Message> {
     if (
@@ -35,6 +39,8 @@ export class MessageService {
     ) {
       throw new ImError(ErrorCode.TooLarge, `content exceeds ${this.maxContentBytes} bytes`);
     }
+    const retryAfter = this.sendLimiter?.take(session) ?? 0;
+    if (retryAfter > 0) throw new RateLimitedError(retryAfter);
     const result = await this.store.appendMessage({
       conversationId: input.conversationId,
       fromSession: session,

@@ -28,6 +28,7 @@ async function startDemoOnly(sdkDir: string): Promise<{ http: FastifyInstance; u
     logger: createLogger('silent'),
     maxBodyBytes: 1_048_576,
     trustProxy: [],
+    requestTimeoutMs: 30_000,
   });
   registerDemoRoutes(http, { tokens: new TokenService('demo-test-key', 60, systemClock), sdkDir });
   const url = await http.listen({ host: '127.0.0.1', port: 0 });
@@ -239,13 +240,14 @@ describe('POST /demo/token', () => {
     );
   });
 
-  it('decides by the socket peer, not by X-Forwarded-For', async () => {
-    // 127.0.0.1 is a trusted proxy here, so request.ip would be the forwarded address.
+  it('applies the inner allow-list to the client a trusted proxy forwards for', async () => {
+    // 127.0.0.1 is a trusted proxy here: the client is the forwarded address, outside
+    // the default allow-list (loopback).
     const res = await request(`${server.url}/demo/token`, {
       headers: { 'content-type': 'application/json', 'x-forwarded-for': '203.0.113.9' },
       body: JSON.stringify({ session: 'alice', platform: 1 }),
     });
-    expectOk(res);
+    expectFailure(res, 10003);
   });
 
   it('has no GET, and answers nothing else under its path', async () => {
@@ -279,11 +281,11 @@ describe('the loopback check', () => {
 
   const address = nonLoopbackAddress();
   it(
-    'refuses a token to a peer on a non-loopback address, even one forwarding for 127.0.0.1',
+    'refuses a token to a peer on a non-loopback address, even one claiming to forward for 127.0.0.1',
     { skip: address === undefined ? 'this machine has no non-loopback address' : false },
     async () => {
       const host = address as string;
-      const server = await startServer({ demo: true, host, trustProxy: [host] });
+      const server = await startServer({ demo: true, host });
       try {
         const body = JSON.stringify({ session: 'alice', platform: 1 });
         const headers = { 'content-type': 'application/json' };

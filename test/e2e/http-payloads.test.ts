@@ -198,7 +198,7 @@ describe('request bodies over HTTP', () => {
 
     const hugeHeader = `GET / HTTP/1.1\r\nHost: t\r\nX-Big: ${'b'.repeat(64 * 1024)}\r\n\r\n`;
     const overflow = parseRawResponse(await rawHttp('127.0.0.1', server.port, hugeHeader));
-    assert.equal(overflow.status, 400);
+    assert.equal(overflow.status, 431);
     assert.equal(JSON.parse(overflow.body).code, 10001);
 
     const badLength = parseRawResponse(

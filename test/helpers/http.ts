@@ -11,6 +11,7 @@ export const contractStatus: Readonly<Record<number, number>> = {
   10003: 403,
   10004: 403,
   10005: 404,
+  10006: 429,
   10007: 413,
   10009: 409,
   10101: 401,

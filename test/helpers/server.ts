@@ -62,6 +62,9 @@ export async function startServer(
     host: '127.0.0.1',
     port: 0,
     logLevel: 'silent',
+    // Tests send bursts from one session; the limits have their own tests, which set them.
+    sendRate: 0,
+    joinRate: 0,
     ...overrides,
     dataDir,
   });

@@ -9,6 +9,7 @@ export const ErrorCode = {
   InnerForbidden: 10003,
   NotMember: 10004,
   ConversationNotFound: 10005,
+  RateLimited: 10006,
   TooLarge: 10007,
   Replaced: 10009,
   Unauthorized: 10101,

@@ -1,16 +1,16 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { CidrSet } from '../../config/cidr.js';
 import type { ConversationService } from '../../services/conversation-service.js';
 import type { TokenService } from '../../services/token-service.js';
 import { successBody } from '../../domain/errors.js';
-import { innerOnly } from '../auth.js';
+import type { InnerGate } from '../auth.js';
 import { bodies } from '../schemas.js';
 import { assertSessionIds } from './validate.js';
 
 export interface InnerDeps {
   readonly tokens: TokenService;
   readonly conversations: ConversationService;
-  readonly innerAllow: CidrSet;
+  /** Admits the caller (loopback or `--inner-allow`, no untrusted proxy, no browser page). */
+  readonly gate: InnerGate;
 }
 
 interface MembersBody {
@@ -18,10 +18,10 @@ interface MembersBody {
   sessions: string[];
 }
 
-/** `/inner/*`: no token, only peers inside the allow-list. */
+/** `/inner/*`: no token, only callers the gate admits. */
 export function registerInnerRoutes(app: FastifyInstance, deps: InnerDeps): void {
   const { conversations, tokens } = deps;
-  const onRequest = innerOnly(deps.innerAllow);
+  const onRequest = deps.gate.hook();
 
   function post<B>(url: string, schema: object, handler: (body: B) => Promise<object>): void {
     app.post(url, {
