@@ -320,7 +320,7 @@ export const fields = [
     flag: 'demo',
     env: 'QUICKIM_DEMO',
     fallback: 'false',
-    doc: 'Serve the demo chat at `/demo` and its loopback-only token endpoint (`--demo` alone turns it on).',
+    doc: 'Serve the demo chat at `/demo` and its allow-listed token endpoint (`--demo` alone turns it on).',
     parse: bool,
   }),
 ] as const;
