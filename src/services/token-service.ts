@@ -9,12 +9,20 @@ const ISSUER = 'quick-im';
 const KEY_FILE = 'jwt.key';
 const CACHE_LIMIT = 10_000;
 
-/** What a valid token says. `expiresAt` is in seconds since the Unix epoch. */
+/** What a valid token says. `issuedAt` and `expiresAt` are in seconds since the Unix epoch. */
 export interface TokenClaims {
   readonly session: string;
   readonly platform: number;
+  readonly issuedAt: number;
   readonly expiresAt: number;
 }
+
+/** Answers from memory whether a token was revoked after it was issued (`/inner/revoke_session`). */
+export interface RevocationCheck {
+  isRevoked(claims: TokenClaims): boolean;
+}
+
+const neverRevoked: RevocationCheck = { isRevoked: () => false };
 
 /**
  * The configured key, or the one generated into `dataDir` on first start (file mode 0600)
@@ -51,11 +59,15 @@ export class TokenService {
   // Verified tokens, so the hot path pays for HMAC once per token, not once per request.
   private readonly verified = new Map<string, TokenClaims>();
 
-  /** Tokens live `ttlSec` from issue; issue times and expiry are read from `clock`. */
+  /**
+   * Tokens live `ttlSec` from issue; issue times and expiry are read from `clock`. Every
+   * answer, cached or not, asks `revocations` (a memory lookup, never the store).
+   */
   constructor(
     key: string,
     private readonly ttlSec: number,
     private readonly clock: Clock,
+    private readonly revocations: RevocationCheck = neverRevoked,
   ) {
     this.key = webcrypto.subtle.importKey(
       'raw',
@@ -91,17 +103,24 @@ export class TokenService {
   cached(token: string | undefined): TokenClaims | undefined {
     if (!token) return undefined;
     const claims = this.verified.get(token);
-    return claims !== undefined && claims.expiresAt > this.nowSec() ? claims : undefined;
+    return claims !== undefined &&
+      claims.expiresAt > this.nowSec() &&
+      !this.revocations.isRevoked(claims)
+      ? claims
+      : undefined;
   }
 
-  /** Rejects with 10101 for a missing, malformed, expired or wrongly signed token. */
+  /** Rejects with 10101 for a missing, malformed, expired, revoked or wrongly signed token. */
   async verify(token: string | undefined): Promise<TokenClaims> {
     if (!token) throw new ImError(ErrorCode.Unauthorized, 'missing token');
     const cached = this.verified.get(token);
     if (cached) {
-      if (cached.expiresAt > this.nowSec()) return cached;
-      this.verified.delete(token);
-      throw new ImError(ErrorCode.Unauthorized, 'token expired');
+      if (cached.expiresAt <= this.nowSec()) {
+        this.verified.delete(token);
+        throw new ImError(ErrorCode.Unauthorized, 'token expired');
+      }
+      if (this.revocations.isRevoked(cached)) throw revokedError();
+      return cached;
     }
     let claims: TokenClaims;
     try {
@@ -111,21 +130,27 @@ export class TokenService {
         currentDate: new Date(this.nowSec() * 1000),
         requiredClaims: ['exp', 'iat', 'sid', 'platform'],
       });
-      const { sid, platform, exp } = payload;
+      const { sid, platform, iat, exp } = payload;
       if (
         typeof sid !== 'string' ||
         sid === '' ||
         !Number.isInteger(platform) ||
+        typeof iat !== 'number' ||
         typeof exp !== 'number'
       ) {
         throw new Error('bad claims');
       }
-      claims = { session: sid, platform: platform as number, expiresAt: exp };
+      claims = { session: sid, platform: platform as number, issuedAt: iat, expiresAt: exp };
     } catch {
       throw new ImError(ErrorCode.Unauthorized, 'invalid or expired token');
     }
     if (this.verified.size >= CACHE_LIMIT) this.verified.clear();
     this.verified.set(token, claims);
+    if (this.revocations.isRevoked(claims)) throw revokedError();
     return claims;
   }
+}
+
+function revokedError(): ImError {
+  return new ImError(ErrorCode.Unauthorized, 'token revoked');
 }
