@@ -262,7 +262,8 @@ export class Hub {
     const room = this.index.room(conversationId);
     if (!room) return;
     for (const entry of room.members) {
-      for (const conn of entry.connections.values()) if (conn.wantsEvents) this.deliver(conn, frame);
+      for (const conn of entry.connections.values())
+        if (conn.wantsEvents) this.deliver(conn, frame);
     }
   }
 

@@ -169,7 +169,8 @@ export class SqliteStore implements Store {
         if (!this.q.exists.get(conversationId)) return undefined;
         const unique = [...new Set(sessions)];
         const changed = unique.filter(
-          (s) => (this.q.appendCheck.get(s, conversationId)?.state === Member) !== (state === Member),
+          (s) =>
+            (this.q.appendCheck.get(s, conversationId)?.state === Member) !== (state === Member),
         );
         this.setMemberState(conversationId, unique, state);
         return changed;

@@ -56,9 +56,20 @@ export function busContract(name: string, factory: BusFactory): void {
             changed: ['ß2'],
             change: 'joined',
           },
-          { type: 'membership', conversationId: 'c-1', sessions: ['s1'], changed: [], change: 'left' },
+          {
+            type: 'membership',
+            conversationId: 'c-1',
+            sessions: ['s1'],
+            changed: [],
+            change: 'left',
+          },
           { type: 'connected', session: 'alice', platform: 3, generation: 'g-1', nodeId: 'n1' },
-          { type: 'read', conversationId: 'c-1', session: 'alice', readMsgId: 'EDCZL-SY32-243Y-VWQ' },
+          {
+            type: 'read',
+            conversationId: 'c-1',
+            session: 'alice',
+            readMsgId: 'EDCZL-SY32-243Y-VWQ',
+          },
           { type: 'disconnected', session: 'alice', platform: 3, nodeId: 'n1' },
           {
             type: 'presence',
