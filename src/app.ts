@@ -11,7 +11,7 @@ import { registerDemoRoutes } from './demo/demo-routes.js';
 import { MAX_NODE_ID, MsgIdAllocator } from './domain/msg-id.js';
 import { InnerGate } from './http/auth.js';
 import { corsHeaders, createHttpServer } from './http/server.js';
-import { registerInnerRoutes } from './http/routes/inner-routes.js';
+import { registerInnerRoutes, registerPresenceRoutes } from './http/routes/inner-routes.js';
 import { registerMiscRoutes } from './http/routes/misc-routes.js';
 import { registerNotifyRoutes } from './http/routes/notify-routes.js';
 import { registerPublicRoutes } from './http/routes/public-routes.js';
@@ -20,10 +20,12 @@ import { Metrics, measured } from './observability/metrics.js';
 import { systemClock } from './domain/clock.js';
 import type { Clock } from './domain/clock.js';
 import { CloseReason } from './realtime/close-reasons.js';
+import { ClusterPresence } from './realtime/cluster-presence.js';
 import { Hub } from './realtime/hub.js';
 import { ConversationService } from './services/conversation-service.js';
 import { MessageService } from './services/message-service.js';
 import { RateLimiter } from './services/rate-limiter.js';
+import { RevocationService } from './services/revocation-service.js';
 import { TokenService, loadOrCreateKey } from './services/token-service.js';
 import { PostgresStore } from './store/postgres-store.js';
 import { SqliteStore } from './store/sqlite-store.js';
@@ -51,6 +53,8 @@ export interface App {
   readonly store: Store;
   readonly bus: Bus;
   readonly hub: Hub;
+  /** Who is online on any node. */
+  readonly presence: ClusterPresence;
   readonly metrics: Metrics;
   /** Stops accepting, ends push connections, lets in-flight requests finish, closes store and bus. */
   close(): Promise<void>;
@@ -119,6 +123,9 @@ async function openStore(
   }
 }
 
+/** How often revocations naming only expired tokens are forgotten. */
+const REVOCATION_SWEEP_MS = 60 * 60_000;
+
 /** How often poll positions no poll will read again (older than `pollKeepMs`) are deleted. */
 const POLL_CURSOR_SWEEP_MS = 10 * 60_000;
 
@@ -162,8 +169,8 @@ export async function buildApp(settings: Settings, options: AppOptions = {}): Pr
   const logger = options.logger ?? createLogger(settings.logLevel);
   const metrics = new Metrics();
   const clock = options.clock ?? systemClock;
-  // The bus reports availability to the Hub, which is built after the bus.
-  const live: { hub?: Hub } = {};
+  // The bus reports availability to the Hub and the caches, which are built after the bus.
+  const live: { hub?: Hub; presence?: ClusterPresence; revocations?: RevocationService } = {};
   const { store: rawStore, nodeNumber } = await openStore(settings, logger);
   let rawBus: Bus;
   try {
@@ -174,6 +181,11 @@ export async function buildApp(settings: Settings, options: AppOptions = {}): Pr
       if (up) {
         metrics.busReconnected();
         live.hub?.resume();
+        // Events may have been lost meanwhile: re-read revocations, re-announce presence.
+        live.presence?.announce();
+        live.revocations?.reload().catch((err: unknown) => {
+          logger.warn({ err: firstLine(err) }, 'revocations not reloaded');
+        });
       } else live.hub?.suspend();
     });
   } catch (err) {
@@ -185,23 +197,44 @@ export async function buildApp(settings: Settings, options: AppOptions = {}): Pr
   const onBusError = (err: unknown): void => {
     logger.warn({ err: firstLine(err) }, 'bus publish failed');
   };
+  const revocations = new RevocationService({
+    store,
+    bus,
+    clock,
+    tokenTtlSec: settings.tokenTtlSec,
+    onBusError,
+  });
+  try {
+    await revocations.start();
+  } catch (err) {
+    revocations.stop();
+    await bus.close();
+    await store.close();
+    throw new StartError(`--store: cannot read revocations: ${firstLine(err)}`);
+  }
+  live.revocations = revocations;
   const tokens = new TokenService(
     loadOrCreateKey(settings.jwtKey, settings.dataDir),
     settings.tokenTtlSec,
     clock,
+    revocations,
   );
+  const nodeId = `${nodeNumber.toString(36)}-${process.pid.toString(36)}-${randomInt(1296).toString(36)}`;
   const hub = new Hub({
     store,
     bus,
     clock,
     logger,
-    nodeId: `${nodeNumber.toString(36)}-${process.pid.toString(36)}-${randomInt(1296).toString(36)}`,
+    nodeId,
     queueMaxMessages: settings.queueMaxMessages,
     queueMaxBytes: settings.queueMaxBytes,
     replayLimit: REPLAY_LIMIT,
     metrics,
   });
   live.hub = hub;
+  const presence = new ClusterPresence({ hub, bus, clock, nodeId, logger });
+  presence.start();
+  live.presence = presence;
   const conversations = new ConversationService(
     store,
     bus,
@@ -235,6 +268,7 @@ export async function buildApp(settings: Settings, options: AppOptions = {}): Pr
   });
   registerPublicRoutes(http, { tokens, conversations, messages });
   registerInnerRoutes(http, { tokens, conversations, gate });
+  registerPresenceRoutes(http, { presence, revocations, gate });
   if (settings.demo) registerDemoRoutes(http, { tokens, gate });
   const ws = new WsTransport({ hub, clock, pingIntervalMs: settings.pingIntervalMs });
   const positions: PollPositions = {
@@ -261,6 +295,14 @@ export async function buildApp(settings: Settings, options: AppOptions = {}): Pr
   const ticker = options.clock ? undefined : setInterval(() => hub.tick(), tickMs);
   ticker?.unref();
   const sweep = options.clock ? undefined : sweepPollCursors(store, settings.pollKeepMs, logger);
+  const revocationSweep = options.clock
+    ? undefined
+    : setInterval(() => {
+        revocations.sweep().catch((err: unknown) => {
+          logger.warn({ err: firstLine(err) }, 'revocation sweep failed');
+        });
+      }, REVOCATION_SWEEP_MS);
+  revocationSweep?.unref();
 
   let closing: Promise<void> | undefined;
   return {
@@ -268,11 +310,15 @@ export async function buildApp(settings: Settings, options: AppOptions = {}): Pr
     store,
     bus,
     hub,
+    presence,
     metrics,
     close() {
       closing ??= (async () => {
         if (ticker) clearInterval(ticker);
         if (sweep) clearInterval(sweep);
+        if (revocationSweep) clearInterval(revocationSweep);
+        presence.stop();
+        revocations.stop();
         const stopped = http.close();
         hub.closeAll(CloseReason.GoingAway);
         // In-flight requests get the grace period; then whatever still holds a socket is cut.

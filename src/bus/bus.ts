@@ -8,12 +8,18 @@ export interface MessageEvent {
   readonly frame: string;
 }
 
-/** Sessions became (`joined`) or stopped being (`left`: leave or kick) members. */
+/**
+ * Sessions became (`joined`) or stopped being (`left`, or `kicked` by the backend) members.
+ * `sessions` names every session the operation was about, so a retry of an operation already
+ * stored announces it again; `changed` only those whose membership it actually changed (what
+ * the `joined` / `left` push events name; empty: no push event).
+ */
 export interface MembershipEvent {
   readonly type: 'membership';
   readonly conversationId: string;
   readonly sessions: readonly string[];
-  readonly change: 'joined' | 'left';
+  readonly changed: readonly string[];
+  readonly change: 'joined' | 'left' | 'kicked';
 }
 
 /** A (session, platform) connected on `nodeId`; older connections elsewhere must close. */
@@ -34,7 +40,51 @@ export interface ReadEvent {
   readonly readMsgId: string;
 }
 
-export type BusEvent = MessageEvent | MembershipEvent | ConnectedEvent | ReadEvent;
+/**
+ * The (session, platform) `nodeId` held stopped being held there (closed, replaced on that
+ * node by nothing, or gone quiet). The `connected` event is its counterpart for presence.
+ */
+export interface DisconnectedEvent {
+  readonly type: 'disconnected';
+  readonly session: string;
+  readonly platform: number;
+  readonly nodeId: string;
+}
+
+/**
+ * Every (session, platform) connected on `nodeId`, as `[session, platforms]` pairs: replaces
+ * what other nodes knew of that node, and keeps it alive there for `ttlMs` after it arrives.
+ * Sent every few seconds and split in `part`s of at most a few thousand sessions; a node's
+ * parts go out back to back, `last` on the final one.
+ */
+export interface PresenceEvent {
+  readonly type: 'presence';
+  readonly nodeId: string;
+  readonly ttlMs: number;
+  readonly part: number;
+  readonly last: boolean;
+  readonly sessions: readonly (readonly [string, readonly number[]])[];
+}
+
+/**
+ * Tokens of `session` (of one `platform`, or all when null) issued at or before
+ * `revokedBefore` (Unix seconds) are refused from now on, and their connections closed.
+ */
+export interface RevokedEvent {
+  readonly type: 'revoked';
+  readonly session: string;
+  readonly platform: number | null;
+  readonly revokedBefore: number;
+}
+
+export type BusEvent =
+  | MessageEvent
+  | MembershipEvent
+  | ConnectedEvent
+  | ReadEvent
+  | DisconnectedEvent
+  | PresenceEvent
+  | RevokedEvent;
 
 export type BusHandler = (event: BusEvent) => void;
 

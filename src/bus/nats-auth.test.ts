@@ -14,6 +14,7 @@ const event: BusEvent = {
   type: 'membership',
   conversationId: 'c1',
   sessions: ['alice'],
+  changed: ['alice'],
   change: 'joined',
 };
 
@@ -130,7 +131,7 @@ describe('NatsBus credentials and TLS', { skip: skipReason(natsUnavailable()) },
       import { NatsBus } from ${JSON.stringify(new URL('./nats-bus.ts', import.meta.url).href)};
       const bus = await NatsBus.open({ url: process.argv[1] });
       const heard = new Promise((r) => bus.subscribe(r));
-      await bus.publish({ type: 'membership', conversationId: 'c1', sessions: ['alice'], change: 'joined' });
+      await bus.publish({ type: 'membership', conversationId: 'c1', sessions: ['alice'], changed: ['alice'], change: 'joined' });
       console.log(JSON.stringify(await heard));
       await bus.close();`;
     const run = (extraCa: boolean): string =>

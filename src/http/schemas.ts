@@ -82,3 +82,16 @@ export const bodies = {
     ['conversation_ids', 'is_archive'],
   ),
 } as const;
+
+// Presence and revocation (`registerPresenceRoutes`).
+export const presenceBodies = {
+  getPresence: object({ sessions }, ['sessions']),
+  revokeSession: object(
+    {
+      session: sessionId,
+      // null, like absent, revokes every platform.
+      platform: { type: ['integer', 'null'], minimum: 0, maximum: MAX_PLATFORM },
+    },
+    ['session'],
+  ),
+} as const;

@@ -12,6 +12,7 @@ export const CloseReason = {
   GoingAway: 'going-away',
   HeartbeatTimeout: 'heartbeat-timeout',
   Unavailable: 'unavailable',
+  Revoked: 'revoked',
 } as const;
 
 export type CloseReason = (typeof CloseReason)[keyof typeof CloseReason];
@@ -30,8 +31,8 @@ interface CloseSpec {
   readonly pollCode: ErrorCode;
 }
 
-// A waiting poll is told why only when the client must act differently: replaced (stop) or
-// expired (renew the token); everything else is "unavailable, poll again".
+// A waiting poll is told why only when the client must act differently: replaced (stop),
+// expired or revoked (get a new token); everything else is "unavailable, poll again".
 const pollRetry = { pollStatus: 503, pollCode: ErrorCode.Internal } as const;
 
 export const closeSpecs: Readonly<Record<CloseReason, CloseSpec>> = {
@@ -78,5 +79,13 @@ export const closeSpecs: Readonly<Record<CloseReason, CloseSpec>> = {
     code: ErrorCode.Internal,
     message: 'live delivery interrupted; reconnect with last_msg_id',
     ...pollRetry,
+  },
+  [CloseReason.Revoked]: {
+    wsCode: 4011,
+    sseEvent: 'revoked',
+    code: ErrorCode.Unauthorized,
+    message: 'token revoked',
+    pollStatus: 401,
+    pollCode: ErrorCode.Unauthorized,
   },
 };

@@ -49,6 +49,10 @@ export class Connection {
     readonly wire: Wire,
     /** When the token expires, ms since the Unix epoch on the Hub's clock. */
     readonly expiresAtMs: number,
+    /** When the token was issued, Unix seconds: a revocation at or after it closes the connection. */
+    readonly issuedAtSec: number,
+    /** Opened with `events=1`: takes event frames besides messages. */
+    readonly wantsEvents: boolean,
   ) {}
 
   get isClosed(): boolean {
@@ -133,7 +137,7 @@ export class Connection {
   offer(frame: Frame, limits: QueueLimits): Offer {
     if (this.closed || this.dropped) return 'skipped';
     const replayedUpTo = this.replayedUpTo;
-    if (replayedUpTo !== null) {
+    if (replayedUpTo !== null && frame.event === null) {
       const upTo = replayedUpTo.get(frame.conversationId);
       if (upTo !== undefined) {
         if (frame.msgId <= upTo) return 'skipped';

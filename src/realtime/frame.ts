@@ -1,17 +1,26 @@
 /**
- * One message as it goes out: serialized once, shared by every recipient. The SSE and
- * WebSocket encodings are built on first use and reused for all later recipients.
+ * One message — or one event of the opt-in event stream — as it goes out: serialized once,
+ * shared by every recipient. The SSE and WebSocket encodings are built on first use and reused
+ * for all later recipients.
  */
 export class Frame {
   private sse: Buffer | undefined;
   private ws: Buffer | undefined;
 
   constructor(
+    /** The message's id; empty for an event, which has no place in the message order. */
     readonly msgId: string,
     readonly conversationId: string,
-    /** `MsgData` JSON. */
+    /** `MsgData` JSON, or the event's JSON object. */
     readonly json: string,
+    /** The event's name (`Event` in its JSON, `event:` on SSE); null for a message. */
+    readonly event: string | null = null,
   ) {}
+
+  /** An event frame: `json` holds `"Event": name`; only connections opened with `events=1` get it. */
+  static event(name: string, conversationId: string, json: string): Frame {
+    return new Frame('', conversationId, json, name);
+  }
 
   /** Approximate bytes this frame holds in a queue. */
   get size(): number {
@@ -43,10 +52,15 @@ export class Frame {
     return (this.ws = out);
   }
 
-  /** `id:`, `event: message`, `data:` and a blank line. */
+  /**
+   * A message: `id:`, `event: message`, `data:` and a blank line. An event: `event: <name>`,
+   * `data:` and a blank line — no `id:`, so it never moves the client's `Last-Event-ID`.
+   */
   get sseEvent(): Buffer {
     return (this.sse ??= Buffer.from(
-      `id: ${this.msgId}\nevent: message\ndata: ${this.json}\n\n`,
+      this.event === null
+        ? `id: ${this.msgId}\nevent: message\ndata: ${this.json}\n\n`
+        : `event: ${this.event}\ndata: ${this.json}\n\n`,
       'utf8',
     ));
   }

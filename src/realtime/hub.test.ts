@@ -106,6 +106,8 @@ function fixture(options: FixtureOptions = {}): Fixture {
         platform,
         lastMsgId,
         expiresAtMs: clock.now() + 3_600_000,
+        issuedAtSec: Math.floor(clock.now() / 1000),
+        events: false,
       };
       await hub.attach(wire, grant);
     },
@@ -306,6 +308,8 @@ describe('Hub', () => {
       platform: 1,
       lastMsgId: null,
       expiresAtMs: f.clock.now() + 1000,
+      issuedAtSec: Math.floor(f.clock.now() / 1000),
+      events: false,
     });
     await f.attach('bob', dead);
     f.clock.advance(999);

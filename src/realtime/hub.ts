@@ -1,5 +1,12 @@
 import type { FastifyBaseLogger } from 'fastify';
-import type { Bus, BusEvent, ConnectedEvent, MessageEvent } from '../bus/bus.js';
+import type {
+  Bus,
+  BusEvent,
+  ConnectedEvent,
+  MembershipEvent,
+  MessageEvent,
+  RevokedEvent,
+} from '../bus/bus.js';
 import type { Clock } from '../domain/clock.js';
 import { UnavailableError } from '../domain/errors.js';
 import { serializeMessage } from '../domain/message.js';
@@ -7,6 +14,7 @@ import type { Store } from '../store/store.js';
 import { CloseReason } from './close-reasons.js';
 import { Connection } from './connection.js';
 import type { QueueLimits } from './connection.js';
+import { membershipFrame, readFrame } from './event-frames.js';
 import { Frame } from './frame.js';
 import { noopHubMetrics } from './hub-metrics.js';
 import type { HubMetrics } from './hub-metrics.js';
@@ -36,6 +44,8 @@ export interface HubOptions {
  * This node's push connections. Routes each new message from the bus to the local connections
  * of the conversation's current members, merges the resume replay in front of live messages,
  * fences replacement across nodes and applies each wire's overflow policy to slow consumers.
+ * Announces each (session, platform) it starts and stops holding (`connected`,
+ * `disconnected`), routes event frames to `events=1` connections and closes revoked ones.
  */
 export class Hub {
   private readonly index: SessionIndex;
@@ -66,6 +76,16 @@ export class Hub {
     return this.index.find(session, platform);
   }
 
+  /** The platforms `session` is connected on at this node, ascending; empty when none. */
+  platformsOf(session: string): number[] {
+    return this.index.platformsOf(session);
+  }
+
+  /** Every session connected at this node, with its platforms (ascending). */
+  presence(): Iterable<[string, number[]]> {
+    return this.index.presence();
+  }
+
   /**
    * Registers a connection, replacing any older one for (session, platform) on any node,
    * replays what it missed after `grant.lastMsgId`, then goes live. Resolves with the
@@ -75,7 +95,15 @@ export class Hub {
   async attach(wire: Wire, grant: PushGrant): Promise<Connection> {
     if (this.suspended) throw new UnavailableError('live delivery unavailable; retry shortly');
     const { session, platform } = grant;
-    const conn = new Connection(session, platform, this.nextGeneration(), wire, grant.expiresAtMs);
+    const conn = new Connection(
+      session,
+      platform,
+      this.nextGeneration(),
+      wire,
+      grant.expiresAtMs,
+      grant.issuedAtSec,
+      grant.events,
+    );
     const { older, loaded } = this.index.add(conn);
     this.metrics.connectionOpened(wire.protocol);
     if (older) this.close(older, CloseReason.Replaced);
@@ -148,7 +176,12 @@ export class Hub {
   private drop(conn: Connection): void {
     if (!conn.markClosed()) return;
     this.metrics.connectionClosed(conn.wire.protocol);
-    this.index.remove(conn);
+    if (!this.index.remove(conn)) return;
+    const { session, platform } = conn;
+    // Presence only: a lost announcement is repaired by this node's next presence snapshot.
+    this.o.bus
+      .publish({ type: 'disconnected', session, platform, nodeId: this.o.nodeId })
+      .catch(() => {});
   }
 
   private delivered(count: number): void {
@@ -187,10 +220,19 @@ export class Hub {
           this.onMessage(event);
           break;
         case 'membership':
-          this.index.applyMembership(event);
+          this.onMembership(event);
           break;
         case 'connected':
           this.onConnected(event);
+          break;
+        case 'read':
+          this.deliverEvent(event.conversationId, readFrame(event));
+          break;
+        case 'revoked':
+          this.onRevoked(event);
+          break;
+        case 'disconnected':
+        case 'presence':
           break;
       }
     } catch (err) {
@@ -202,6 +244,35 @@ export class Hub {
     const room = this.index.room(event.conversationId);
     if (!room) return;
     for (const e of room.admit(event)) this.deliverToRoom(room, e);
+  }
+
+  /**
+   * Rooms follow the change; then `joined` reaches the members including the new ones, `left`
+   * the remaining members and those removed (so it goes out before the room forgets them).
+   */
+  private onMembership(event: MembershipEvent): void {
+    const frame = membershipFrame(event);
+    if (frame !== null && event.change !== 'joined') this.deliverEvent(event.conversationId, frame);
+    this.index.applyMembership(event);
+    if (frame !== null && event.change === 'joined') this.deliverEvent(event.conversationId, frame);
+  }
+
+  /** An event frame for the `events=1` connections of the conversation's members on this node. */
+  private deliverEvent(conversationId: string, frame: Frame): void {
+    const room = this.index.room(conversationId);
+    if (!room) return;
+    for (const entry of room.members) {
+      for (const conn of entry.connections.values())
+        if (conn.wantsEvents) this.deliver(conn, frame);
+    }
+  }
+
+  /** Closes the connections opened with a token the revocation names. */
+  private onRevoked(event: RevokedEvent): void {
+    for (const conn of this.index.connectionsOf(event.session)) {
+      if (event.platform !== null && conn.platform !== event.platform) continue;
+      if (conn.issuedAtSec <= event.revokedBefore) this.close(conn, CloseReason.Revoked);
+    }
   }
 
   /** One frame, serialized once, for every member's connections on this node. */

@@ -50,6 +50,24 @@ export class SessionIndex {
     return this.sessions.get(session)?.connections.get(platform);
   }
 
+  /** The connections of `session`, as a snapshot safe to close while iterating. */
+  connectionsOf(session: string): Connection[] {
+    return [...(this.sessions.get(session)?.connections.values() ?? [])];
+  }
+
+  /** The platforms `session` is connected on here, ascending; empty when none. */
+  platformsOf(session: string): number[] {
+    const connections = this.sessions.get(session)?.connections;
+    return connections === undefined ? [] : [...connections.keys()].sort((a, b) => a - b);
+  }
+
+  /** Every session connected here with its platforms (ascending). */
+  *presence(): Generator<[string, number[]]> {
+    for (const [session, e] of this.sessions) {
+      yield [session, [...e.connections.keys()].sort((a, b) => a - b)];
+    }
+  }
+
   /** Every connection held, as a snapshot safe to close while iterating. */
   all(): Connection[] {
     const out: Connection[] = [];
@@ -74,14 +92,18 @@ export class SessionIndex {
     return { older, loaded: entry.loaded };
   }
 
-  /** Forgets `conn` if it still holds its place; the session's rooms go with its last connection. */
-  remove(conn: Connection): void {
+  /**
+   * Forgets `conn` if it still holds its place (true then: its (session, platform) is no longer
+   * connected here); the session's rooms go with its last connection.
+   */
+  remove(conn: Connection): boolean {
     const entry = this.sessions.get(conn.session);
-    if (!entry || entry.connections.get(conn.platform) !== conn) return;
+    if (!entry || entry.connections.get(conn.platform) !== conn) return false;
     entry.connections.delete(conn.platform);
-    if (entry.connections.size > 0) return;
+    if (entry.connections.size > 0) return true;
     this.sessions.delete(conn.session);
     for (const id of entry.conversations ?? []) this.leave(entry, id);
+    return true;
   }
 
   /** A member joined or left: rooms follow, for sessions connected here. */

@@ -35,7 +35,7 @@ export interface Wire {
   close(reason: CloseReason): void;
 }
 
-/** Who a push connection is for and where it resumes, checked before any transport sees it. */
+/** Who a push connection is for, where it resumes and what it takes, checked before any transport sees it. */
 export interface PushGrant {
   readonly session: string;
   readonly platform: number;
@@ -43,4 +43,8 @@ export interface PushGrant {
   readonly lastMsgId: string | null;
   /** When the token expires, ms since the Unix epoch on the Hub's clock. */
   readonly expiresAtMs: number;
+  /** When the token was issued (its `iat`), Unix seconds. */
+  readonly issuedAtSec: number;
+  /** `events=1`: event frames (read, joined, left) besides messages; never on long-poll. */
+  readonly events: boolean;
 }

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { MAX_CONVERSATION_TYPE, MIN_CONVERSATION_TYPE } from '../domain/conversation.js';
 import type { ConversationDetail } from '../domain/conversation.js';
 import { ErrorCode, ImError, RateLimitedError, UnavailableError } from '../domain/errors.js';
-import type { Bus } from '../bus/bus.js';
+import type { Bus, MembershipEvent } from '../bus/bus.js';
 import type { ConversationStore } from '../store/store.js';
 import type { RateLimiter } from './rate-limiter.js';
 
@@ -51,7 +51,7 @@ export class ConversationService {
     if (creator !== undefined) this.admitJoin(creator);
     const id = randomUUID();
     await this.store.createConversation(id, type, members);
-    await this.announce(id, members, 'joined');
+    await this.announce(id, members, members, 'joined');
     return id;
   }
 
@@ -77,30 +77,27 @@ export class ConversationService {
     if (result === 'not-found') throw new ImError(ErrorCode.ConversationNotFound);
     if (result === 'kicked')
       throw new ImError(ErrorCode.NotMember, 'removed from the conversation');
-    await this.announce(conversationId, [session], 'joined');
+    await this.announce(conversationId, [session], result === 'joined' ? [session] : [], 'joined');
   }
 
   async leave(conversationId: string, session: string): Promise<void> {
-    if (!(await this.store.leave(conversationId, session))) {
-      throw new ImError(ErrorCode.ConversationNotFound);
-    }
-    await this.announce(conversationId, [session], 'left');
+    const left = await this.store.leave(conversationId, session);
+    if (left === undefined) throw new ImError(ErrorCode.ConversationNotFound);
+    await this.announce(conversationId, [session], left ? [session] : [], 'left');
   }
 
   async joinByInner(conversationId: string, sessions: readonly string[]): Promise<void> {
     const unique = [...new Set(sessions)];
-    if (!(await this.store.joinByInner(conversationId, unique))) {
-      throw new ImError(ErrorCode.ConversationNotFound);
-    }
-    await this.announce(conversationId, unique, 'joined');
+    const added = await this.store.joinByInner(conversationId, unique);
+    if (added === undefined) throw new ImError(ErrorCode.ConversationNotFound);
+    await this.announce(conversationId, unique, added, 'joined');
   }
 
   async kick(conversationId: string, sessions: readonly string[]): Promise<void> {
     const unique = [...new Set(sessions)];
-    if (!(await this.store.kick(conversationId, unique))) {
-      throw new ImError(ErrorCode.ConversationNotFound);
-    }
-    await this.announce(conversationId, unique, 'left');
+    const removed = await this.store.kick(conversationId, unique);
+    if (removed === undefined) throw new ImError(ErrorCode.ConversationNotFound);
+    await this.announce(conversationId, unique, removed, 'kicked');
   }
 
   /** All or nothing: 10005 naming the unknown ids when any does not exist. */
@@ -117,16 +114,18 @@ export class ConversationService {
   /**
    * Tells every node's Hub, and resolves once the bus has taken the event, so a message sent
    * after the answer is routed by the new membership everywhere. If the bus fails, the change
-   * is stored but the caller gets 503 and may retry (every membership call is idempotent).
+   * is stored but the caller gets 503 and may retry (every membership call is idempotent, and
+   * a retry announces `sessions` again). `changed`: those whose membership this call changed.
    */
   private async announce(
     conversationId: string,
     sessions: readonly string[],
-    change: 'joined' | 'left',
+    changed: readonly string[],
+    change: MembershipEvent['change'],
   ): Promise<void> {
     if (sessions.length === 0) return;
     try {
-      await this.bus.publish({ type: 'membership', conversationId, sessions, change });
+      await this.bus.publish({ type: 'membership', conversationId, sessions, changed, change });
     } catch (err) {
       this.onBusError(err);
       throw new UnavailableError('membership stored, but other nodes could not be told; retry');

@@ -99,7 +99,7 @@ describe('TokenService', () => {
 
   it('forgets the oldest verified token when full, never the whole cache', async () => {
     const clock = new ManualClock();
-    const tokens = new TokenService(KEY, 600, clock, 3);
+    const tokens = new TokenService(KEY, 600, clock, undefined, 3);
     const issued: string[] = [];
     for (let i = 0; i < 5; i++) issued.push(await tokens.issue(`s${i}`, 1));
     for (const t of issued.slice(0, 3)) await tokens.verify(t);

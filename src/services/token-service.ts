@@ -14,6 +14,13 @@ const KEY_FILE = 'jwt.key';
 /** Most verified tokens remembered; past it the oldest is forgotten (and verified again if seen). */
 export const TOKEN_CACHE_LIMIT = 10_000;
 
+/** Answers from memory whether a token was revoked after it was issued (`/inner/revoke_session`). */
+export interface RevocationCheck {
+  isRevoked(claims: TokenClaims): boolean;
+}
+
+const neverRevoked: RevocationCheck = { isRevoked: () => false };
+
 /**
  * The configured key, or the one generated into `dataDir` on first start (file mode 0600)
  * and reused afterwards. There is no built-in key.
@@ -54,13 +61,15 @@ export class TokenService {
   private readonly verified = new Map<string, TokenClaims>();
 
   /**
-   * Tokens live `ttlSec` from issue; issue times and expiry are read from `clock`. At most
+   * Tokens live `ttlSec` from issue; issue times and expiry are read from `clock`. Every
+   * answer, cached or not, asks `revocations` (a memory lookup, never the store). At most
    * `cacheLimit` verified tokens are remembered.
    */
   constructor(
     key: string,
     private readonly ttlSec: number,
     private readonly clock: Clock,
+    private readonly revocations: RevocationCheck = neverRevoked,
     private readonly cacheLimit = TOKEN_CACHE_LIMIT,
   ) {
     this.key = webcrypto.subtle.importKey(
@@ -104,22 +113,29 @@ export class TokenService {
   cached(token: string | undefined): TokenClaims | undefined {
     if (!token || !isTokenShaped(token)) return undefined;
     const claims = this.verified.get(token);
-    return claims !== undefined && claims.expiresAt > this.nowSec() ? claims : undefined;
+    return claims !== undefined &&
+      claims.expiresAt > this.nowSec() &&
+      !this.revocations.isRevoked(claims)
+      ? claims
+      : undefined;
   }
 
   /**
-   * Rejects with 10101 for a missing, malformed, expired or wrongly signed token, or one whose
-   * claims are out of range (`claimsOf`). A token that is not three canonical base64url parts
-   * is refused before the cache or any cryptography sees it.
+   * Rejects with 10101 for a missing, malformed, expired, revoked or wrongly signed token, or
+   * one whose claims are out of range (`claimsOf`). A token that is not three canonical
+   * base64url parts is refused before the cache or any cryptography sees it.
    */
   async verify(token: string | undefined): Promise<TokenClaims> {
     if (!token) throw new ImError(ErrorCode.Unauthorized, 'missing token');
     if (!isTokenShaped(token)) throw new ImError(ErrorCode.Unauthorized, 'malformed token');
     const cached = this.verified.get(token);
     if (cached) {
-      if (cached.expiresAt > this.nowSec()) return cached;
-      this.verified.delete(token);
-      throw new ImError(ErrorCode.Unauthorized, 'token expired');
+      if (cached.expiresAt <= this.nowSec()) {
+        this.verified.delete(token);
+        throw new ImError(ErrorCode.Unauthorized, 'token expired');
+      }
+      if (this.revocations.isRevoked(cached)) throw revokedError();
+      return cached;
     }
     const nowSec = this.nowSec();
     let claims: TokenClaims | undefined;
@@ -137,6 +153,7 @@ export class TokenService {
     if (claims === undefined)
       throw new ImError(ErrorCode.Unauthorized, 'token claims out of range');
     this.remember(token, claims);
+    if (this.revocations.isRevoked(claims)) throw revokedError();
     return claims;
   }
 
@@ -152,4 +169,8 @@ export class TokenService {
   get cacheSize(): number {
     return this.verified.size;
   }
+}
+
+function revokedError(): ImError {
+  return new ImError(ErrorCode.Unauthorized, 'token revoked');
 }

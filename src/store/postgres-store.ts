@@ -5,6 +5,8 @@ import { MAX_NODE_ID } from '../domain/msg-id.js';
 import { MemberState } from './member-state.js';
 import { PostgresAppender } from './postgres-appender.js';
 import { PostgresDatabase } from './postgres-database.js';
+import { PostgresRevocations } from './postgres-revocations.js';
+import type { Revocation } from './revocations.js';
 import type { PostgresDatabaseOptions } from './postgres-database.js';
 import {
   AFTER,
@@ -56,6 +58,7 @@ async function setState(
 /** The shared store for several nodes: PostgreSQL through a `pg` pool. */
 export class PostgresStore implements Store {
   private readonly appender: PostgresAppender;
+  private readonly revocations: PostgresRevocations;
 
   private constructor(
     private readonly db: PostgresDatabase,
@@ -64,6 +67,7 @@ export class PostgresStore implements Store {
     allocate: AllocateMsgId,
   ) {
     this.appender = new PostgresAppender(db, allocate);
+    this.revocations = new PostgresRevocations(db);
   }
 
   /**
@@ -138,39 +142,51 @@ export class PostgresStore implements Store {
       );
       const state = rows[0]?.state;
       if (state === Kicked) return 'kicked';
-      if (state !== Member) await setState(c, conversationId, [session], Member);
+      if (state === Member) return 'already-member';
+      await setState(c, conversationId, [session], Member);
       return 'joined';
     });
   }
 
-  joinByInner(conversationId: string, sessions: readonly string[]): Promise<boolean> {
+  joinByInner(conversationId: string, sessions: readonly string[]): Promise<string[] | undefined> {
     return this.setExistingMembers(conversationId, sessions, Member);
   }
 
-  kick(conversationId: string, sessions: readonly string[]): Promise<boolean> {
+  kick(conversationId: string, sessions: readonly string[]): Promise<string[] | undefined> {
     return this.setExistingMembers(conversationId, sessions, Kicked);
   }
 
+  /**
+   * Sets `state`; resolves with the sessions whose membership that changed (joined or removed).
+   * The conversation's row lock orders every membership change, so the read is current.
+   */
   private setExistingMembers(
     conversationId: string,
     sessions: readonly string[],
     state: MemberState,
-  ): Promise<boolean> {
+  ): Promise<string[] | undefined> {
     return this.db.tx(async (c) => {
-      if (!(await exists(c, conversationId))) return false;
-      await setState(c, conversationId, sessions, state);
-      return true;
+      if (!(await exists(c, conversationId))) return undefined;
+      const unique = [...new Set(sessions)];
+      const { rows } = await c.query<{ session: string }>(
+        `SELECT session FROM members
+         WHERE conversation_id = $1 AND session = ANY($2::text[]) AND state = ${Member}`,
+        [conversationId, unique],
+      );
+      const members = new Set(rows.map((r) => r.session));
+      await setState(c, conversationId, unique, state);
+      return unique.filter((s) => members.has(s) !== (state === Member));
     });
   }
 
-  leave(conversationId: string, session: string): Promise<boolean> {
+  leave(conversationId: string, session: string): Promise<boolean | undefined> {
     return this.db.tx(async (c) => {
-      if (!(await exists(c, conversationId))) return false;
-      await c.query(
+      if (!(await exists(c, conversationId))) return undefined;
+      const { rowCount } = await c.query(
         `UPDATE members SET state = ${Left} WHERE conversation_id = $1 AND session = $2 AND state = ${Member}`,
         [conversationId, session],
       );
-      return true;
+      return (rowCount ?? 0) > 0;
     });
   }
 
@@ -260,6 +276,18 @@ export class PostgresStore implements Store {
   async deleteExpiredPollCursors(beforeMs: number): Promise<number> {
     const { rowCount } = await this.db.query(DELETE_EXPIRED_POLL_CURSORS, [beforeMs]);
     return rowCount ?? 0;
+  }
+
+  revoke(session: string, platform: number | null, revokedBefore: number): Promise<number> {
+    return this.revocations.revoke(session, platform, revokedBefore);
+  }
+
+  revocationsSince(sinceSec: number): Promise<Revocation[]> {
+    return this.revocations.revocationsSince(sinceSec);
+  }
+
+  deleteRevocationsBefore(beforeSec: number): Promise<number> {
+    return this.revocations.deleteRevocationsBefore(beforeSec);
   }
 
   async ping(): Promise<void> {

@@ -8,6 +8,8 @@ import { makeSqliteFilesPrivate } from './sqlite-file-modes.js';
 import { SqliteGroupCommit } from './sqlite-group-commit.js';
 import { conversationDetail, prepareStatements, settle } from './sqlite-statements.js';
 import type { SqliteStatements } from './sqlite-statements.js';
+import { SqliteRevocations } from './sqlite-revocations.js';
+import type { Revocation } from './revocations.js';
 import { SqliteWalControl } from './sqlite-wal-control.js';
 import type { WalControlOptions } from './sqlite-wal-control.js';
 import { appendedResult } from './store.js';
@@ -35,6 +37,7 @@ export interface SqliteStoreOptions extends WalControlOptions {
 export class SqliteStore implements Store {
   private readonly db: Database.Database;
   private readonly q: SqliteStatements;
+  private readonly revocations: SqliteRevocations;
   private readonly allocate: AllocateMsgId;
   private readonly commits: SqliteGroupCommit;
   private readonly wal: SqliteWalControl;
@@ -65,6 +68,7 @@ export class SqliteStore implements Store {
     this.wal = new SqliteWalControl(this.db, path, this.commits, options);
     this.migrate();
     this.q = prepareStatements(this.db);
+    this.revocations = new SqliteRevocations(this.db);
   }
 
   private migrate(): void {
@@ -141,41 +145,47 @@ export class SqliteStore implements Store {
         const row = this.q.appendCheck.get(session, conversationId);
         if (!row) return 'not-found';
         if (row.state === Kicked) return 'kicked';
-        if (row.state !== Member) this.setMemberState(conversationId, [session], Member);
+        if (row.state === Member) return 'already-member';
+        this.setMemberState(conversationId, [session], Member);
         return 'joined';
       })(),
     );
   }
 
-  joinByInner(conversationId: string, sessions: readonly string[]): Promise<boolean> {
+  joinByInner(conversationId: string, sessions: readonly string[]): Promise<string[] | undefined> {
     return this.setExistingMembers(conversationId, sessions, Member);
   }
 
-  kick(conversationId: string, sessions: readonly string[]): Promise<boolean> {
+  kick(conversationId: string, sessions: readonly string[]): Promise<string[] | undefined> {
     return this.setExistingMembers(conversationId, sessions, Kicked);
   }
 
+  /** Sets `state`; resolves with the sessions whose membership that changed (joined or removed). */
   private setExistingMembers(
     conversationId: string,
     sessions: readonly string[],
     state: MemberState,
-  ): Promise<boolean> {
+  ): Promise<string[] | undefined> {
     return this.run(() =>
       this.db.transaction(() => {
-        if (!this.q.exists.get(conversationId)) return false;
-        this.setMemberState(conversationId, sessions, state);
-        return true;
+        if (!this.q.exists.get(conversationId)) return undefined;
+        const unique = [...new Set(sessions)];
+        const changed = unique.filter(
+          (s) =>
+            (this.q.appendCheck.get(s, conversationId)?.state === Member) !== (state === Member),
+        );
+        this.setMemberState(conversationId, unique, state);
+        return changed;
       })(),
     );
   }
 
-  leave(conversationId: string, session: string): Promise<boolean> {
+  leave(conversationId: string, session: string): Promise<boolean | undefined> {
     return this.run(() =>
       this.db.transaction(() => {
-        if (!this.q.exists.get(conversationId)) return false;
+        if (!this.q.exists.get(conversationId)) return undefined;
         this.memberStates.delete(memberKey(conversationId, session));
-        this.q.leave.run(conversationId, session);
-        return true;
+        return this.q.leave.run(conversationId, session).changes > 0;
       })(),
     );
   }
@@ -280,6 +290,18 @@ export class SqliteStore implements Store {
   /** Joins the group commit, so it follows every cursor saved before it was called. */
   deleteExpiredPollCursors(beforeMs: number): Promise<number> {
     return this.commits.enqueue(() => this.q.deleteExpiredPollCursors.run(beforeMs).changes);
+  }
+
+  revoke(session: string, platform: number | null, revokedBefore: number): Promise<number> {
+    return this.run(() => this.revocations.revoke(session, platform, revokedBefore));
+  }
+
+  revocationsSince(sinceSec: number): Promise<Revocation[]> {
+    return this.run(() => this.revocations.revocationsSince(sinceSec));
+  }
+
+  deleteRevocationsBefore(beforeSec: number): Promise<number> {
+    return this.run(() => this.revocations.deleteRevocationsBefore(beforeSec));
   }
 
   ping(): Promise<void> {

@@ -1,5 +1,6 @@
 import type { ConversationDetail } from '../domain/conversation.js';
 import type { Message } from '../domain/message.js';
+import type { RevocationStore } from './revocations.js';
 
 /** A message to append; the store allocates `MsgId` inside the appending transaction. */
 export interface MessageDraft {
@@ -52,8 +53,8 @@ export function appendedResult(
   };
 }
 
-/** Outcome of a session asking to join by itself. */
-export type SelfJoinResult = 'joined' | 'not-found' | 'kicked';
+/** Outcome of a session asking to join by itself (`already-member`: nothing changed). */
+export type SelfJoinResult = 'joined' | 'already-member' | 'not-found' | 'kicked';
 
 /*
  * Every method of every store interface is atomic, and rejects with `UnavailableError` when
@@ -81,14 +82,25 @@ export interface ConversationStore {
   /** The session joins by itself: idempotent; refused if it was kicked. */
   joinBySelf(conversationId: string, session: string): Promise<SelfJoinResult>;
 
-  /** Inner join: adds every session, including kicked ones. `false` if the conversation does not exist. */
-  joinByInner(conversationId: string, sessions: readonly string[]): Promise<boolean>;
+  /**
+   * Inner join: adds every session, including kicked ones. Resolves with the sessions that were
+   * not current members before (in the order given, each once); `undefined` if the
+   * conversation does not exist.
+   */
+  joinByInner(conversationId: string, sessions: readonly string[]): Promise<string[] | undefined>;
 
-  /** Leaves; a no-op for a non-member. `false` if the conversation does not exist. */
-  leave(conversationId: string, session: string): Promise<boolean>;
+  /**
+   * Leaves; a no-op for a non-member. True if `session` was a member, false if not;
+   * `undefined` if the conversation does not exist.
+   */
+  leave(conversationId: string, session: string): Promise<boolean | undefined>;
 
-  /** Removes sessions and bars them from joining by themselves. `false` if the conversation does not exist. */
-  kick(conversationId: string, sessions: readonly string[]): Promise<boolean>;
+  /**
+   * Removes sessions and bars them from joining by themselves. Resolves with the sessions that
+   * were current members (in the order given, each once); `undefined` if the conversation does
+   * not exist.
+   */
+  kick(conversationId: string, sessions: readonly string[]): Promise<string[] | undefined>;
 
   /** Sets the archive flag on every id, or on none: returns the ids that do not exist (nothing changed then). */
   setArchived(conversationIds: readonly string[], isArchive: boolean): Promise<string[]>;
@@ -156,7 +168,7 @@ export interface CursorStore {
 }
 
 /** Where all state lives: one class per backend implements every concern. */
-export interface Store extends ConversationStore, MessageStore, CursorStore {
+export interface Store extends ConversationStore, MessageStore, CursorStore, RevocationStore {
   /** Resolves when the store answers; rejects with `UnavailableError` otherwise. */
   ping(): Promise<void>;
 

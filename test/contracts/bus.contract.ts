@@ -49,9 +49,37 @@ export function busContract(name: string, factory: BusFactory): void {
         const atB = collector(b);
         const events: BusEvent[] = [
           message(1),
-          { type: 'membership', conversationId: 'c-1', sessions: ['s1', 'ß2'], change: 'joined' },
-          { type: 'membership', conversationId: 'c-1', sessions: ['s1'], change: 'left' },
+          {
+            type: 'membership',
+            conversationId: 'c-1',
+            sessions: ['s1', 'ß2'],
+            changed: ['ß2'],
+            change: 'joined',
+          },
+          {
+            type: 'membership',
+            conversationId: 'c-1',
+            sessions: ['s1'],
+            changed: [],
+            change: 'left',
+          },
           { type: 'connected', session: 'alice', platform: 3, generation: 'g-1', nodeId: 'n1' },
+          {
+            type: 'read',
+            conversationId: 'c-1',
+            session: 'alice',
+            readMsgId: 'EDCZL-SY32-243Y-VWQ',
+          },
+          { type: 'disconnected', session: 'alice', platform: 3, nodeId: 'n1' },
+          {
+            type: 'presence',
+            nodeId: 'n1',
+            ttlMs: 25_000,
+            part: 0,
+            last: true,
+            sessions: [['alice', [1, 3]]],
+          },
+          { type: 'revoked', session: 'alice', platform: null, revokedBefore: 1_700_000_000 },
         ];
         for (const e of events) await a.publish(e);
         await atA.until(events.length);

@@ -164,12 +164,12 @@ export function conversationStoreContract(
     });
 
     describe('joinBySelf', () => {
-      it('joins a non-member and is idempotent', () =>
+      it('joins a non-member and is idempotent, saying when it already was one', () =>
         withStore(async (store) => {
           const c = await conversation(store, ['alice']);
           assert.equal(await store.joinBySelf(c, 'bob'), 'joined');
-          assert.equal(await store.joinBySelf(c, 'bob'), 'joined');
-          assert.equal(await store.joinBySelf(c, 'alice'), 'joined');
+          assert.equal(await store.joinBySelf(c, 'bob'), 'already-member');
+          assert.equal(await store.joinBySelf(c, 'alice'), 'already-member');
           assert.deepEqual(await members(store, c), ['alice', 'bob']);
           assert.deepEqual(await store.joinedConversations('bob'), [c]);
         }));
@@ -201,10 +201,14 @@ export function conversationStoreContract(
     });
 
     describe('joinByInner', () => {
-      it('adds every session, ignoring duplicates and existing members', () =>
+      it('adds every session, ignoring duplicates and existing members, and names those added', () =>
         withStore(async (store) => {
           const c = await conversation(store, ['alice']);
-          assert.equal(await store.joinByInner(c, ['alice', 'bob', 'carol', 'bob']), true);
+          assert.deepEqual(await store.joinByInner(c, ['carol', 'alice', 'bob', 'bob']), [
+            'carol',
+            'bob',
+          ]);
+          assert.deepEqual(await store.joinByInner(c, ['bob']), []);
           assert.deepEqual(await members(store, c), ['alice', 'bob', 'carol']);
         }));
 
@@ -212,32 +216,32 @@ export function conversationStoreContract(
         withStore(async (store) => {
           const c = await conversation(store, ['alice', 'bob']);
           await store.kick(c, ['bob']);
-          assert.equal(await store.joinByInner(c, ['bob']), true);
+          assert.deepEqual(await store.joinByInner(c, ['bob']), ['bob']);
           assert.equal(await store.isMember(c, 'bob'), true);
           await store.leave(c, 'bob');
           assert.equal(await store.joinBySelf(c, 'bob'), 'joined');
         }));
 
-      it('is false for an unknown conversation', () =>
+      it('is undefined for an unknown conversation', () =>
         withStore(async (store) => {
           const c = randomUUID();
-          assert.equal(await store.joinByInner(c, ['alice']), false);
+          assert.equal(await store.joinByInner(c, ['alice']), undefined);
           assert.deepEqual(await store.joinedConversations('alice'), []);
         }));
     });
 
     describe('leave', () => {
-      it('removes a member', () =>
+      it('removes a member, answering true', () =>
         withStore(async (store) => {
           const c = await conversation(store, ['alice', 'bob']);
           assert.equal(await store.leave(c, 'bob'), true);
           assert.deepEqual(await members(store, c), ['alice']);
         }));
 
-      it('is a successful no-op for a non-member', () =>
+      it('is a no-op for a non-member, answering false', () =>
         withStore(async (store) => {
           const c = await conversation(store, ['alice']);
-          assert.equal(await store.leave(c, 'mallory'), true);
+          assert.equal(await store.leave(c, 'mallory'), false);
           assert.deepEqual(await members(store, c), ['alice']);
           assert.equal(await store.isMember(c, 'mallory'), false);
           assert.equal(await store.joinBySelf(c, 'mallory'), 'joined');
@@ -247,21 +251,24 @@ export function conversationStoreContract(
         withStore(async (store) => {
           const c = await conversation(store, ['alice', 'bob']);
           await store.kick(c, ['bob']);
-          assert.equal(await store.leave(c, 'bob'), true);
+          assert.equal(await store.leave(c, 'bob'), false);
           assert.equal(await store.joinBySelf(c, 'bob'), 'kicked');
         }));
 
-      it('is false for an unknown conversation', () =>
+      it('is undefined for an unknown conversation', () =>
         withStore(async (store) => {
-          assert.equal(await store.leave(randomUUID(), 'alice'), false);
+          assert.equal(await store.leave(randomUUID(), 'alice'), undefined);
         }));
     });
 
     describe('kick', () => {
-      it('removes members and bars them from joining by themselves', () =>
+      it('removes members, names those removed, and bars them from joining by themselves', () =>
         withStore(async (store) => {
           const c = await conversation(store, ['alice', 'bob', 'carol']);
-          assert.equal(await store.kick(c, ['bob', 'carol']), true);
+          assert.deepEqual(await store.kick(c, ['carol', 'bob', 'carol', 'mallory']), [
+            'carol',
+            'bob',
+          ]);
           assert.deepEqual(await members(store, c), ['alice']);
           assert.equal(await store.joinBySelf(c, 'bob'), 'kicked');
           assert.equal(await store.joinBySelf(c, 'carol'), 'kicked');
@@ -271,7 +278,7 @@ export function conversationStoreContract(
       it('bars a session that was never a member from joining by itself', () =>
         withStore(async (store) => {
           const c = await conversation(store, ['alice']);
-          assert.equal(await store.kick(c, ['mallory']), true);
+          assert.deepEqual(await store.kick(c, ['mallory']), []);
           assert.equal(await store.isMember(c, 'mallory'), false);
           assert.equal(await store.joinBySelf(c, 'mallory'), 'kicked');
           assert.deepEqual(await members(store, c), ['alice']);
@@ -281,13 +288,13 @@ export function conversationStoreContract(
         withStore(async (store) => {
           const c = await conversation(store, ['alice', 'bob']);
           await store.leave(c, 'bob');
-          await store.kick(c, ['bob']);
+          assert.deepEqual(await store.kick(c, ['bob']), []);
           assert.equal(await store.joinBySelf(c, 'bob'), 'kicked');
         }));
 
-      it('is false for an unknown conversation', () =>
+      it('is undefined for an unknown conversation', () =>
         withStore(async (store) => {
-          assert.equal(await store.kick(randomUUID(), ['alice']), false);
+          assert.equal(await store.kick(randomUUID(), ['alice']), undefined);
         }));
     });
 

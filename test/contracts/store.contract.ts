@@ -5,6 +5,7 @@ import type { Store } from '../../src/store/store.js';
 import { conversationStoreContract } from './conversation-store.contract.js';
 import { cursorStoreContract } from './cursor-store.contract.js';
 import { messageStoreContract } from './message-store.contract.js';
+import { revocationStoreContract } from './revocation-store.contract.js';
 import { conversation, draft, withStore as withStoreOf } from './store-fixtures.js';
 import type { StoreFactory } from './store-fixtures.js';
 
@@ -29,6 +30,8 @@ export function storeLifecycleContract(name: string, factory: StoreFactory<Store
           await assert.rejects(store.appendMessage(draft(c, 'alice')), UnavailableError);
           await assert.rejects(store.savePollCursor('alice', 1, 'x', 0), UnavailableError);
           await assert.rejects(store.deleteExpiredPollCursors(0), UnavailableError);
+          await assert.rejects(store.revoke('alice', null, 0), UnavailableError);
+          await assert.rejects(store.revocationsSince(0), UnavailableError);
         }));
     });
   });
@@ -42,5 +45,6 @@ export function storeContract(name: string, factory: StoreFactory<Store>): void 
   conversationStoreContract(name, factory);
   messageStoreContract(name, factory);
   cursorStoreContract(name, factory);
+  revocationStoreContract(name, factory);
   storeLifecycleContract(name, factory);
 }

@@ -125,6 +125,7 @@ describe('close-code catalogue', () => {
     [CloseReason.HeartbeatTimeout]: `retry: ${DisconnectReason.HeartbeatTimeout}`,
     [CloseReason.Unavailable]: `retry: ${DisconnectReason.Unavailable}`,
     [CloseReason.GoingAway]: `retry: ${DisconnectReason.Shutdown}`,
+    [CloseReason.Revoked]: 'unauthorized',
   };
   // The first words of each reason's row in the README table.
   const rowTitle: Readonly<Record<CloseReason, string>> = {
@@ -134,6 +135,7 @@ describe('close-code catalogue', () => {
     [CloseReason.HeartbeatTimeout]: 'heartbeat missed',
     [CloseReason.Unavailable]: 'live delivery interrupted',
     [CloseReason.GoingAway]: 'server shutting down',
+    [CloseReason.Revoked]: 'token revoked',
   };
   const reasons = Object.values(CloseReason);
 

@@ -18,6 +18,8 @@ export class WsClient extends PushInbox {
   readonly protocol = 'ws' as const;
   /** Pings received from the server. */
   pings = 0;
+  /** Event frames (`events=1`): JSON objects with an `Event` key, in arrival order. */
+  readonly events: Record<string, unknown>[] = [];
   closeCode: number | undefined;
   closeReason: string | undefined;
   private readonly closedPromise: Promise<void>;
@@ -26,7 +28,12 @@ export class WsClient extends PushInbox {
     super();
     ws.on('message', (data, isBinary) => {
       assert.equal(isBinary, false, 'push frames are text');
-      this.receive(parseMsgData(String(data)));
+      const text = String(data);
+      const value = JSON.parse(text) as Record<string, unknown>;
+      if ('Event' in value) {
+        this.events.push(value);
+        this.changes.notify();
+      } else this.receive(parseMsgData(text));
     });
     ws.on('ping', () => {
       this.pings++;

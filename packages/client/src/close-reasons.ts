@@ -12,6 +12,7 @@ export const WsCloseCode = {
   Replaced: 4001,
   Slow: 4008,
   TokenExpired: 4010,
+  TokenRevoked: 4011,
 } as const;
 
 /** SSE event names: `message` carries MsgData; each other one ends the stream. */
@@ -23,6 +24,7 @@ export const SseEvent = {
   Timeout: 'timeout',
   Unavailable: 'unavailable',
   Shutdown: 'shutdown',
+  Revoked: 'revoked',
 } as const;
 
 /** Why a push connection ended, as the `disconnected` event reports it. */
@@ -59,6 +61,7 @@ export function endForWsClose(code: number): PushEnd {
     case WsCloseCode.Replaced:
       return { kind: 'replaced', code };
     case WsCloseCode.TokenExpired:
+    case WsCloseCode.TokenRevoked:
       return { kind: 'unauthorized', code };
     case WsCloseCode.Slow:
       return { kind: 'retry', reason: DisconnectReason.Slow, code };
@@ -83,6 +86,7 @@ export function endForSseEvent(event: string, code: number | undefined): PushEnd
     case SseEvent.Kickout:
       return { kind: 'replaced', code: code ?? ErrorCode.Replaced };
     case SseEvent.Expired:
+    case SseEvent.Revoked:
       return { kind: 'unauthorized', ...withCode };
     case SseEvent.Slow:
       return { kind: 'retry', reason: DisconnectReason.Slow, ...withCode };

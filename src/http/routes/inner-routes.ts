@@ -1,9 +1,11 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ConversationService } from '../../services/conversation-service.js';
+import type { RevocationService } from '../../services/revocation-service.js';
 import type { TokenService } from '../../services/token-service.js';
 import { successBody } from '../../domain/errors.js';
+import type { PresenceReader } from '../../domain/presence.js';
 import type { InnerGate } from '../auth.js';
-import { bodies } from '../schemas.js';
+import { bodies, presenceBodies } from '../schemas.js';
 import { assertSessionIds } from './validate.js';
 
 export interface InnerDeps {
@@ -66,4 +68,47 @@ export function registerInnerRoutes(app: FastifyInstance, deps: InnerDeps): void
       return successBody();
     },
   );
+}
+
+export interface PresenceDeps {
+  readonly presence: PresenceReader;
+  readonly revocations: Pick<RevocationService, 'revoke'>;
+  readonly gate: InnerGate;
+}
+
+/** `/inner/get_presence` and `/inner/revoke_session`: who is online, and ending a session's tokens. */
+export function registerPresenceRoutes(app: FastifyInstance, deps: PresenceDeps): void {
+  const { presence, revocations } = deps;
+  const onRequest = deps.gate.hook();
+
+  app.post('/inner/get_presence', {
+    schema: { body: presenceBodies.getPresence },
+    onRequest,
+    handler: async (request: FastifyRequest) => {
+      const { sessions } = request.body as { sessions: string[] };
+      assertSessionIds(sessions);
+      return successBody({
+        Presence: sessions.map((session) => {
+          const platforms = presence.platformsOf(session);
+          return { Session: session, Online: platforms.length > 0, Platforms: platforms };
+        }),
+      });
+    },
+  });
+
+  app.post('/inner/revoke_session', {
+    schema: { body: presenceBodies.revokeSession },
+    onRequest,
+    handler: async (request: FastifyRequest) => {
+      const b = request.body as { session: string; platform?: number | null };
+      assertSessionIds([b.session]);
+      const platform = b.platform ?? null;
+      const revokedBefore = await revocations.revoke(b.session, platform);
+      return successBody({
+        Session: b.session,
+        ...(platform === null ? {} : { Platform: platform }),
+        RevokedBefore: revokedBefore,
+      });
+    },
+  });
 }

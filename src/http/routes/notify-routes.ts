@@ -28,6 +28,7 @@ interface NotifyQuery {
   readonly lastMsgId: string | null;
   readonly timeoutSec: number;
   readonly batch: number | null;
+  readonly events: boolean;
 }
 
 type QueryValues = Readonly<Record<string, unknown>>;
@@ -56,6 +57,21 @@ function parseProtocol(q: QueryValues): Protocol {
   return protoc;
 }
 
+/**
+ * `events=1` opts a ws or sse stream in to event frames. Any other value, and `events` on
+ * long-poll (whose answers are messages only), is refused with 10001 rather than ignored, so a
+ * client never waits for events it will not get.
+ */
+function parseEvents(q: QueryValues, protoc: Protocol): boolean {
+  const events = single(q, 'events');
+  if (events === undefined) return false;
+  if (events !== '1') throw new ImError(ErrorCode.InvalidParameter, 'events must be 1');
+  if (protoc === 'poll') {
+    throw new ImError(ErrorCode.InvalidParameter, 'events=1 needs protoc=ws or protoc=sse');
+  }
+  return true;
+}
+
 /** Validates the query; `Last-Event-ID` is the SSE resume point when `last_msg_id` is absent. */
 function parseQuery(q: QueryValues, lastEventId: string | undefined): NotifyQuery {
   const protoc = parseProtocol(q);
@@ -69,6 +85,7 @@ function parseQuery(q: QueryValues, lastEventId: string | undefined): NotifyQuer
     lastMsgId: lastMsgId ? lastMsgId : null,
     timeoutSec: intParam(q, 'timeout', 0, MAX_POLL_TIMEOUT_SEC) ?? DEFAULT_POLL_TIMEOUT_SEC,
     batch: intParam(q, 'batch', 1, MAX_POLL_BATCH) ?? null,
+    events: parseEvents(q, protoc),
   };
 }
 
@@ -84,6 +101,8 @@ async function grantFor(
     platform: claims.platform,
     lastMsgId: query.lastMsgId,
     expiresAtMs: claims.expiresAt * 1000,
+    issuedAtSec: claims.issuedAt,
+    events: query.events,
   };
 }
 

@@ -41,4 +41,14 @@ export const postgresMigrations: readonly string[] = [
     PRIMARY KEY (session, platform)
   );
   `,
+  // Revoked tokens (/inner/revoke_session); platform -1 stands for every platform.
+  `
+  CREATE TABLE revocations (
+    session        TEXT NOT NULL,
+    platform       INTEGER NOT NULL,
+    revoked_before BIGINT NOT NULL,
+    PRIMARY KEY (session, platform)
+  );
+  CREATE INDEX revocations_by_time ON revocations (revoked_before);
+  `,
 ];

@@ -45,4 +45,14 @@ export const sqliteMigrations: readonly string[] = [
   ALTER TABLE conversations DROP COLUMN last_send_time;
   ALTER TABLE conversations DROP COLUMN last_send_session;
   `,
+  // Revoked tokens (/inner/revoke_session); platform -1 stands for every platform.
+  `
+  CREATE TABLE revocations (
+    session        TEXT NOT NULL,
+    platform       INTEGER NOT NULL,
+    revoked_before INTEGER NOT NULL,
+    PRIMARY KEY (session, platform)
+  ) WITHOUT ROWID;
+  CREATE INDEX revocations_by_time ON revocations (revoked_before);
+  `,
 ];
