@@ -8,7 +8,9 @@ import { NatsBus } from './bus/nats-bus.js';
 import { CidrSet } from './config/cidr.js';
 import type { Settings } from './config/settings.js';
 import { registerDemoRoutes } from './demo/demo-routes.js';
+import { MAX_PLATFORM } from './domain/conversation.js';
 import { MAX_NODE_ID, MsgIdAllocator } from './domain/msg-id.js';
+import type { PresenceReader } from './domain/presence.js';
 import { innerOnly } from './http/auth.js';
 import { corsHeaders, createHttpServer } from './http/server.js';
 import { registerInnerRoutes } from './http/routes/inner-routes.js';
@@ -23,10 +25,12 @@ import { CloseReason } from './realtime/close-reasons.js';
 import { Hub } from './realtime/hub.js';
 import { ConversationService } from './services/conversation-service.js';
 import { MessageService } from './services/message-service.js';
+import { ReadStateService } from './services/read-state-service.js';
 import { TokenService, loadOrCreateKey } from './services/token-service.js';
 import { PostgresStore } from './store/postgres-store.js';
 import { SqliteStore } from './store/sqlite-store.js';
-import type { AllocateMsgId, CursorStore, Store } from './store/store.js';
+import { CLIENT_MSG_ID_TTL_MS } from './store/store.js';
+import type { AllocateMsgId, CursorStore, IdempotencyStore, Store } from './store/store.js';
 import { PollTransport } from './transports/poll-transport.js';
 import type { PollPositions } from './transports/poll-transport.js';
 import { SseTransport } from './transports/sse-transport.js';
@@ -123,6 +127,33 @@ function sweepPollCursors(
   return timer;
 }
 
+/** How often idempotency keys past their 24 h are deleted. */
+const CLIENT_MSG_ID_SWEEP_MS = 10 * 60_000;
+
+function sweepClientMsgIds(store: IdempotencyStore, logger: FastifyBaseLogger): NodeJS.Timeout {
+  const timer = setInterval(() => {
+    store
+      .deleteExpiredClientMsgIds(Date.now() - CLIENT_MSG_ID_TTL_MS)
+      .catch((err: unknown) => logger.warn({ err: firstLine(err) }, 'client_msg_id sweep failed'));
+  }, CLIENT_MSG_ID_SWEEP_MS);
+  timer.unref();
+  return timer;
+}
+
+/**
+ * Presence as this node alone knows it: a session with a push connection here.
+ * TODO: cluster-wide presence (issue 15, part b) replaces this at merge.
+ */
+function localPresence(hub: Hub): PresenceReader {
+  return {
+    platformsOf(session) {
+      const platforms: number[] = [];
+      for (let p = 0; p <= MAX_PLATFORM; p++) if (hub.find(session, p)) platforms.push(p);
+      return platforms;
+    },
+  };
+}
+
 async function openBus(
   settings: Settings,
   logger: FastifyBaseLogger,
@@ -198,6 +229,7 @@ export async function buildApp(settings: Settings, options: AppOptions = {}): Pr
     onBusError,
     metrics,
   );
+  const readState = new ReadStateService(store, bus, conversations, localPresence(hub), onBusError);
 
   const innerAllow = new CidrSet(settings.innerAllow);
   const http = createHttpServer({
@@ -213,8 +245,8 @@ export async function buildApp(settings: Settings, options: AppOptions = {}): Pr
     void reply.type(metrics.registry.contentType);
     return metrics.registry.metrics();
   });
-  registerPublicRoutes(http, { tokens, conversations, messages });
-  registerInnerRoutes(http, { tokens, conversations, innerAllow });
+  registerPublicRoutes(http, { tokens, conversations, messages, readState });
+  registerInnerRoutes(http, { tokens, conversations, messages, readState, innerAllow });
   if (settings.demo) registerDemoRoutes(http, { tokens });
   const ws = new WsTransport({ hub, clock, pingIntervalMs: settings.pingIntervalMs });
   const positions: PollPositions = {
@@ -241,6 +273,7 @@ export async function buildApp(settings: Settings, options: AppOptions = {}): Pr
   const ticker = options.clock ? undefined : setInterval(() => hub.tick(), tickMs);
   ticker?.unref();
   const sweep = options.clock ? undefined : sweepPollCursors(store, settings.pollKeepMs, logger);
+  const keySweep = options.clock ? undefined : sweepClientMsgIds(store, logger);
 
   let closing: Promise<void> | undefined;
   return {
@@ -253,6 +286,7 @@ export async function buildApp(settings: Settings, options: AppOptions = {}): Pr
       closing ??= (async () => {
         if (ticker) clearInterval(ticker);
         if (sweep) clearInterval(sweep);
+        if (keySweep) clearInterval(keySweep);
         const stopped = http.close();
         hub.closeAll(CloseReason.GoingAway);
         // In-flight requests get the grace period; then whatever still holds a socket is cut.

@@ -7,13 +7,18 @@ import { PostgresAppender } from './postgres-appender.js';
 import { PostgresDatabase } from './postgres-database.js';
 import type { PostgresDatabaseOptions } from './postgres-database.js';
 import {
+  ADMIT,
   AFTER,
   BEFORE,
+  CONVERSATION_SUMMARIES,
+  DELETE_EXPIRED_CLIENT_MSG_IDS,
   DELETE_EXPIRED_POLL_CURSORS,
   GET_CONVERSATION,
   IS_MEMBER,
   JOINED,
   LAST_MSG_ID,
+  MARK_READ,
+  MEMBER_CURSORS,
   MISSED,
   NEWEST,
   OLDEST,
@@ -22,7 +27,17 @@ import {
   RANGE_DESC,
   SAVE_POLL_CURSOR,
 } from './postgres-statements.js';
-import type { AllocateMsgId, AppendResult, MessageDraft, SelfJoinResult, Store } from './store.js';
+import type {
+  AllocateMsgId,
+  AppendResult,
+  ConversationSummary,
+  MarkReadResult,
+  MemberCursor,
+  MessageDraft,
+  SelfJoinResult,
+  Store,
+  UncheckedAppendResult,
+} from './store.js';
 
 const { Member, Left, Kicked } = MemberState;
 
@@ -51,6 +66,16 @@ async function setState(
      ON CONFLICT (conversation_id, session) DO UPDATE SET state = excluded.state`,
     [conversationId, [...new Set(sessions)], state],
   );
+}
+
+/** Makes sessions members, each new one with the conversation's last id as its cursor. */
+async function admit(
+  c: PoolClient,
+  conversationId: string,
+  sessions: readonly string[],
+): Promise<void> {
+  if (sessions.length === 0) return;
+  await c.query(ADMIT, [conversationId, [...new Set(sessions)]]);
 }
 
 /** The shared store for several nodes: PostgreSQL through a `pg` pool. */
@@ -91,7 +116,7 @@ export class PostgresStore implements Store {
   ): Promise<void> {
     return this.db.tx(async (c) => {
       await c.query('INSERT INTO conversations (id, type) VALUES ($1, $2)', [conversationId, type]);
-      await setState(c, conversationId, sessions, Member);
+      await admit(c, conversationId, sessions);
     });
   }
 
@@ -138,27 +163,27 @@ export class PostgresStore implements Store {
       );
       const state = rows[0]?.state;
       if (state === Kicked) return 'kicked';
-      if (state !== Member) await setState(c, conversationId, [session], Member);
+      if (state !== Member) await admit(c, conversationId, [session]);
       return 'joined';
     });
   }
 
   joinByInner(conversationId: string, sessions: readonly string[]): Promise<boolean> {
-    return this.setExistingMembers(conversationId, sessions, Member);
+    return this.ifExists(conversationId, (c) => admit(c, conversationId, sessions));
   }
 
   kick(conversationId: string, sessions: readonly string[]): Promise<boolean> {
-    return this.setExistingMembers(conversationId, sessions, Kicked);
+    return this.ifExists(conversationId, (c) => setState(c, conversationId, sessions, Kicked));
   }
 
-  private setExistingMembers(
+  /** Runs `change` with the conversation locked, if it exists; resolves with whether it did. */
+  private ifExists(
     conversationId: string,
-    sessions: readonly string[],
-    state: MemberState,
+    change: (c: PoolClient) => Promise<void>,
   ): Promise<boolean> {
     return this.db.tx(async (c) => {
       if (!(await exists(c, conversationId))) return false;
-      await setState(c, conversationId, sessions, state);
+      await change(c);
       return true;
     });
   }
@@ -195,6 +220,10 @@ export class PostgresStore implements Store {
   /** See `PostgresAppender`: one round trip when this node stored the conversation's last id. */
   appendMessage(draft: MessageDraft): Promise<AppendResult> {
     return this.appender.append(draft);
+  }
+
+  appendUnchecked(draft: MessageDraft): Promise<UncheckedAppendResult> {
+    return this.appender.appendUnchecked(draft) as Promise<UncheckedAppendResult>;
   }
 
   async lastMsgId(conversationId: string): Promise<string | null> {
@@ -259,6 +288,61 @@ export class PostgresStore implements Store {
 
   async deleteExpiredPollCursors(beforeMs: number): Promise<number> {
     const { rowCount } = await this.db.query(DELETE_EXPIRED_POLL_CURSORS, [beforeMs]);
+    return rowCount ?? 0;
+  }
+
+  async markRead(conversationId: string, session: string, msgId: string): Promise<MarkReadResult> {
+    const [row] = await this.db.rows<{
+      state: number | null;
+      cursor: string | null;
+      advanced_to: string | null;
+    }>(MARK_READ, [conversationId, session, msgId]);
+    if (!row) return { kind: 'not-found' };
+    if (row.state !== Member) return { kind: 'not-member' };
+    if (row.advanced_to === null) return { kind: 'read', readMsgId: row.cursor, advanced: false };
+    return { kind: 'read', readMsgId: row.advanced_to, advanced: true };
+  }
+
+  async conversationSummaries(session: string): Promise<ConversationSummary[]> {
+    const rows = await this.db.rows<{
+      id: string;
+      type: number;
+      is_archive: boolean;
+      last_msg_id: string | null;
+      last_send_time: number | null;
+      last_send_session: string | null;
+      read_msg_id: string | null;
+      unread: number;
+    }>(CONVERSATION_SUMMARIES, [session]);
+    return rows.map((r) => ({
+      conversationId: r.id,
+      type: r.type,
+      isArchive: r.is_archive,
+      lastMsgId: r.last_msg_id,
+      lastSendTime: r.last_send_time,
+      lastSendSession: r.last_send_session,
+      readMsgId: r.read_msg_id,
+      unread: r.unread,
+    }));
+  }
+
+  async memberCursors(
+    conversationId: string,
+    after: string | null,
+    limit: number,
+  ): Promise<MemberCursor[] | undefined> {
+    const rows = await this.db.rows<{ session: string | null; read_msg_id: string | null }>(
+      MEMBER_CURSORS,
+      [conversationId, after ?? '', limit],
+    );
+    if (rows.length === 0) return undefined;
+    return rows.flatMap((r) =>
+      r.session === null ? [] : [{ session: r.session, readMsgId: r.read_msg_id }],
+    );
+  }
+
+  async deleteExpiredClientMsgIds(beforeMs: number): Promise<number> {
+    const { rowCount } = await this.db.query(DELETE_EXPIRED_CLIENT_MSG_IDS, [beforeMs]);
     return rowCount ?? 0;
   }
 

@@ -9,8 +9,18 @@ import { conversationDetail, prepareStatements, settle } from './sqlite-statemen
 import type { SqliteStatements } from './sqlite-statements.js';
 import { SqliteWalControl } from './sqlite-wal-control.js';
 import type { WalControlOptions } from './sqlite-wal-control.js';
-import { appendedResult } from './store.js';
-import type { AllocateMsgId, AppendResult, MessageDraft, SelfJoinResult, Store } from './store.js';
+import { CLIENT_MSG_ID_TTL_MS, appendedResult } from './store.js';
+import type {
+  AllocateMsgId,
+  AppendResult,
+  ConversationSummary,
+  MarkReadResult,
+  MemberCursor,
+  MessageDraft,
+  SelfJoinResult,
+  Store,
+  UncheckedAppendResult,
+} from './store.js';
 
 const { Member, Kicked } = MemberState;
 
@@ -104,6 +114,15 @@ export class SqliteStore implements Store {
     }
   }
 
+  /** Makes sessions members, each new one with the conversation's last id as its cursor. */
+  private admit(conversationId: string, sessions: readonly string[]): void {
+    const last = this.q.lastMsgId.get(conversationId)?.last_msg_id ?? null;
+    for (const s of sessions) {
+      this.memberStates.delete(memberKey(conversationId, s));
+      this.q.joinMember.run(conversationId, s, last);
+    }
+  }
+
   createConversation(
     conversationId: string,
     type: number,
@@ -112,7 +131,7 @@ export class SqliteStore implements Store {
     return this.run(() =>
       this.db.transaction(() => {
         this.q.insertConversation.run(conversationId, type);
-        this.setMemberState(conversationId, sessions, Member);
+        this.admit(conversationId, sessions);
       })(),
     );
   }
@@ -139,29 +158,28 @@ export class SqliteStore implements Store {
         const row = this.q.appendCheck.get(session, conversationId);
         if (!row) return 'not-found';
         if (row.state === Kicked) return 'kicked';
-        if (row.state !== Member) this.setMemberState(conversationId, [session], Member);
+        if (row.state !== Member) this.admit(conversationId, [session]);
         return 'joined';
       })(),
     );
   }
 
   joinByInner(conversationId: string, sessions: readonly string[]): Promise<boolean> {
-    return this.setExistingMembers(conversationId, sessions, Member);
+    return this.ifExists(conversationId, () => this.admit(conversationId, sessions));
   }
 
   kick(conversationId: string, sessions: readonly string[]): Promise<boolean> {
-    return this.setExistingMembers(conversationId, sessions, Kicked);
+    return this.ifExists(conversationId, () =>
+      this.setMemberState(conversationId, sessions, Kicked),
+    );
   }
 
-  private setExistingMembers(
-    conversationId: string,
-    sessions: readonly string[],
-    state: MemberState,
-  ): Promise<boolean> {
+  /** Runs `change` in a transaction if the conversation exists; resolves with whether it did. */
+  private ifExists(conversationId: string, change: () => void): Promise<boolean> {
     return this.run(() =>
       this.db.transaction(() => {
         if (!this.q.exists.get(conversationId)) return false;
-        this.setMemberState(conversationId, sessions, state);
+        change();
         return true;
       })(),
     );
@@ -191,10 +209,18 @@ export class SqliteStore implements Store {
 
   /** Joins the group commit (see `SqliteGroupCommit`); resolves after that commit. */
   appendMessage(draft: MessageDraft): Promise<AppendResult> {
-    return this.commits.enqueue(() => this.appendTx(draft));
+    return this.commits.enqueue(() => this.appendTx(draft, true));
   }
 
-  private appendTx(draft: MessageDraft): AppendResult {
+  appendUnchecked(draft: MessageDraft): Promise<UncheckedAppendResult> {
+    return this.commits.enqueue(() => this.appendTx(draft, false) as UncheckedAppendResult);
+  }
+
+  /**
+   * Runs inside a group commit: an earlier append of the same batch is already visible, so a
+   * key used twice in one batch stores one message.
+   */
+  private appendTx(draft: MessageDraft, checkMember: boolean): AppendResult {
     const key = memberKey(draft.conversationId, draft.fromSession);
     let state = this.memberStates.get(key);
     let last = this.lastIds.get(draft.conversationId);
@@ -206,7 +232,18 @@ export class SqliteStore implements Store {
       this.memberStates.set(key, state);
       this.lastIds.set(draft.conversationId, last);
     }
-    if (state !== Member) return { kind: 'not-member' };
+    if (checkMember && state !== Member) return { kind: 'not-member' };
+    const clientMsgId = draft.clientMsgId;
+    const sentMs = Math.floor(draft.sendTime / 1000);
+    if (clientMsgId !== undefined) {
+      const first = this.q.keyedMessage.get(
+        draft.conversationId,
+        draft.fromSession,
+        clientMsgId,
+        sentMs - CLIENT_MSG_ID_TTL_MS,
+      );
+      if (first) return { kind: 'duplicate', message: first };
+    }
     const msgId = this.allocate(last);
     this.q.insertMessage.run(
       draft.conversationId,
@@ -217,6 +254,9 @@ export class SqliteStore implements Store {
       draft.type,
       draft.content,
     );
+    if (clientMsgId !== undefined) {
+      this.q.saveKey.run(draft.conversationId, draft.fromSession, clientMsgId, msgId, sentMs);
+    }
     this.lastIds.set(draft.conversationId, msgId);
     return appendedResult(draft, msgId, last);
   }
@@ -280,6 +320,66 @@ export class SqliteStore implements Store {
     return this.commits.enqueue(() => this.q.deleteExpiredPollCursors.run(beforeMs).changes);
   }
 
+  markRead(conversationId: string, session: string, msgId: string): Promise<MarkReadResult> {
+    return this.run(() =>
+      this.db.transaction((): MarkReadResult => {
+        const row = this.q.memberCursor.get(conversationId, session);
+        if (!row || row.state !== Member) {
+          return { kind: this.q.exists.get(conversationId) ? 'not-member' : 'not-found' };
+        }
+        const last = this.q.lastMsgId.get(conversationId)?.last_msg_id ?? null;
+        const target = last === null || msgId < last ? msgId : last;
+        if (last === null || (row.read_msg_id !== null && target <= row.read_msg_id)) {
+          return { kind: 'read', readMsgId: row.read_msg_id, advanced: false };
+        }
+        this.q.setReadMsgId.run(target, conversationId, session);
+        return { kind: 'read', readMsgId: target, advanced: true };
+      })(),
+    );
+  }
+
+  conversationSummaries(session: string): Promise<ConversationSummary[]> {
+    return this.run(() =>
+      this.db.transaction(() =>
+        sortSummaries(
+          this.q.summaries.all(session).map((row): ConversationSummary => {
+            const last = this.q.newestOne.get(row.id);
+            return {
+              conversationId: row.id,
+              type: row.type,
+              isArchive: row.is_archive !== 0,
+              lastMsgId: last?.msg_id ?? null,
+              lastSendTime: last?.send_time ?? null,
+              lastSendSession: last?.from_session ?? null,
+              readMsgId: row.read_msg_id,
+              unread: last ? (this.q.unread.get(row.id, row.read_msg_id ?? '') ?? 0) : 0,
+            };
+          }),
+        ),
+      )(),
+    );
+  }
+
+  memberCursors(
+    conversationId: string,
+    after: string | null,
+    limit: number,
+  ): Promise<MemberCursor[] | undefined> {
+    return this.run(() =>
+      this.db.transaction(() => {
+        if (!this.q.exists.get(conversationId)) return undefined;
+        return this.q.memberCursors
+          .all(conversationId, after ?? '', limit)
+          .map((r) => ({ session: r.session, readMsgId: r.read_msg_id }));
+      })(),
+    );
+  }
+
+  /** Joins the group commit, so it follows every append queued before it was called. */
+  deleteExpiredClientMsgIds(beforeMs: number): Promise<number> {
+    return this.commits.enqueue(() => this.q.deleteExpiredKeys.run(beforeMs).changes);
+  }
+
   ping(): Promise<void> {
     return this.run(() => {
       this.q.ping.get();
@@ -292,4 +392,19 @@ export class SqliteStore implements Store {
     await this.wal.close();
     if (this.db.open) this.db.close();
   }
+}
+
+/** Newest `lastSendTime` first, then greater `lastMsgId`, then conversation id; no message: last. */
+function sortSummaries(list: ConversationSummary[]): ConversationSummary[] {
+  const key = (s: ConversationSummary) => s.lastSendTime ?? -Infinity;
+  return list.sort(
+    (a, b) =>
+      key(b) - key(a) ||
+      compare(b.lastMsgId ?? '', a.lastMsgId ?? '') ||
+      compare(a.conversationId, b.conversationId),
+  );
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
