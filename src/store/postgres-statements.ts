@@ -166,7 +166,10 @@ export const MARK_READ = `WITH cur AS (
     RETURNING members.read_msg_id)
   SELECT cur.state, cur.cursor, (SELECT read_msg_id FROM upd) AS advanced_to FROM cur`;
 
-/** `$1`'s conversations with read state; unread counts an index range, stopped at the cap. */
+/**
+ * `$1`'s conversations with read state; unread counts an index range, stopped at the cap
+ * (`OFFSET 0` keeps the cursor's subquery from being inlined, and so run, twice).
+ */
 export const CONVERSATION_SUMMARIES = `SELECT c.id, c.type, c.is_archive, c.last_msg_id,
     c.last_send_time, c.last_send_session, r.cursor AS read_msg_id,
     CASE WHEN c.last_msg_id IS NULL THEN 0 ELSE (
@@ -175,7 +178,7 @@ export const CONVERSATION_SUMMARIES = `SELECT c.id, c.type, c.is_archive, c.last
         WHERE conversation_id = c.id AND msg_id > COALESCE(r.cursor, '') LIMIT ${MAX_UNREAD}) u)
     END AS unread
   FROM members m JOIN conversations c ON c.id = m.conversation_id
-  CROSS JOIN LATERAL (SELECT ${cursorOf('m')} AS cursor) r
+  CROSS JOIN LATERAL (SELECT ${cursorOf('m')} AS cursor OFFSET 0) r
   WHERE m.session = $1 AND m.state = ${Member}
   ORDER BY c.last_send_time DESC NULLS LAST, c.last_msg_id DESC, c.id COLLATE "C"`;
 

@@ -5,6 +5,7 @@ import { BoundedMap } from './bounded-map.js';
 import { MemberState } from './member-state.js';
 import { sqliteMigrations } from './migrations/sqlite.js';
 import { SqliteGroupCommit } from './sqlite-group-commit.js';
+import { markReadTx, summariesOf } from './sqlite-read-state.js';
 import { conversationDetail, prepareStatements, settle } from './sqlite-statements.js';
 import type { SqliteStatements } from './sqlite-statements.js';
 import { SqliteWalControl } from './sqlite-wal-control.js';
@@ -322,42 +323,12 @@ export class SqliteStore implements Store {
 
   markRead(conversationId: string, session: string, msgId: string): Promise<MarkReadResult> {
     return this.run(() =>
-      this.db.transaction((): MarkReadResult => {
-        const row = this.q.memberCursor.get(conversationId, session);
-        if (!row || row.state !== Member) {
-          return { kind: this.q.exists.get(conversationId) ? 'not-member' : 'not-found' };
-        }
-        const last = this.q.lastMsgId.get(conversationId)?.last_msg_id ?? null;
-        const target = last === null || msgId < last ? msgId : last;
-        if (last === null || (row.read_msg_id !== null && target <= row.read_msg_id)) {
-          return { kind: 'read', readMsgId: row.read_msg_id, advanced: false };
-        }
-        this.q.setReadMsgId.run(target, conversationId, session);
-        return { kind: 'read', readMsgId: target, advanced: true };
-      })(),
+      this.db.transaction(() => markReadTx(this.q, conversationId, session, msgId))(),
     );
   }
 
   conversationSummaries(session: string): Promise<ConversationSummary[]> {
-    return this.run(() =>
-      this.db.transaction(() =>
-        sortSummaries(
-          this.q.summaries.all(session).map((row): ConversationSummary => {
-            const last = this.q.newestOne.get(row.id);
-            return {
-              conversationId: row.id,
-              type: row.type,
-              isArchive: row.is_archive !== 0,
-              lastMsgId: last?.msg_id ?? null,
-              lastSendTime: last?.send_time ?? null,
-              lastSendSession: last?.from_session ?? null,
-              readMsgId: row.read_msg_id,
-              unread: last ? (this.q.unread.get(row.id, row.read_msg_id ?? '') ?? 0) : 0,
-            };
-          }),
-        ),
-      )(),
-    );
+    return this.run(() => this.db.transaction(() => summariesOf(this.q, session))());
   }
 
   memberCursors(
@@ -392,19 +363,4 @@ export class SqliteStore implements Store {
     await this.wal.close();
     if (this.db.open) this.db.close();
   }
-}
-
-/** Newest `lastSendTime` first, then greater `lastMsgId`, then conversation id; no message: last. */
-function sortSummaries(list: ConversationSummary[]): ConversationSummary[] {
-  const key = (s: ConversationSummary) => s.lastSendTime ?? -Infinity;
-  return list.sort(
-    (a, b) =>
-      key(b) - key(a) ||
-      compare(b.lastMsgId ?? '', a.lastMsgId ?? '') ||
-      compare(a.conversationId, b.conversationId),
-  );
-}
-
-function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }
