@@ -26,10 +26,12 @@ import { ConversationService } from './services/conversation-service.js';
 import { MessageService } from './services/message-service.js';
 import { RateLimiter } from './services/rate-limiter.js';
 import { RevocationService } from './services/revocation-service.js';
+import { ReadStateService } from './services/read-state-service.js';
 import { TokenService, loadOrCreateKey } from './services/token-service.js';
 import { PostgresStore } from './store/postgres-store.js';
 import { SqliteStore } from './store/sqlite-store.js';
-import type { AllocateMsgId, CursorStore, Store } from './store/store.js';
+import { CLIENT_MSG_ID_TTL_MS } from './store/store.js';
+import type { AllocateMsgId, CursorStore, IdempotencyStore, Store } from './store/store.js';
 import { PollTransport } from './transports/poll-transport.js';
 import type { PollPositions } from './transports/poll-transport.js';
 import { SseTransport } from './transports/sse-transport.js';
@@ -143,6 +145,23 @@ function sweepPollCursors(
   return timer;
 }
 
+/** How often idempotency keys past their 24 h are deleted. */
+const CLIENT_MSG_ID_SWEEP_MS = 10 * 60_000;
+
+function sweepClientMsgIds(store: IdempotencyStore, logger: FastifyBaseLogger): NodeJS.Timeout {
+  const timer = setInterval(() => {
+    store
+      .deleteExpiredClientMsgIds(Date.now() - CLIENT_MSG_ID_TTL_MS)
+      .catch((err: unknown) => logger.warn({ err: firstLine(err) }, 'client_msg_id sweep failed'));
+  }, CLIENT_MSG_ID_SWEEP_MS);
+  timer.unref();
+  return timer;
+}
+
+/**
+ * Presence as this node alone knows it: a session with a push connection here.
+ * TODO: cluster-wide presence (issue 15, part b) replaces this at merge.
+ */
 async function openBus(
   settings: Settings,
   logger: FastifyBaseLogger,
@@ -250,6 +269,7 @@ export async function buildApp(settings: Settings, options: AppOptions = {}): Pr
     metrics,
     RateLimiter.perSecond(settings.sendRate, clock),
   );
+  const readState = new ReadStateService(store, bus, conversations, presence, onBusError);
 
   const gate = new InnerGate(new CidrSet(settings.innerAllow), new CidrSet(settings.trustProxy));
   const http = createHttpServer({
@@ -266,8 +286,8 @@ export async function buildApp(settings: Settings, options: AppOptions = {}): Pr
     void reply.type(metrics.registry.contentType);
     return metrics.registry.metrics();
   });
-  registerPublicRoutes(http, { tokens, conversations, messages });
-  registerInnerRoutes(http, { tokens, conversations, gate });
+  registerPublicRoutes(http, { tokens, conversations, messages, readState });
+  registerInnerRoutes(http, { tokens, conversations, messages, readState, gate });
   registerPresenceRoutes(http, { presence, revocations, gate });
   if (settings.demo) registerDemoRoutes(http, { tokens, gate });
   const ws = new WsTransport({ hub, clock, pingIntervalMs: settings.pingIntervalMs });
@@ -303,6 +323,7 @@ export async function buildApp(settings: Settings, options: AppOptions = {}): Pr
         });
       }, REVOCATION_SWEEP_MS);
   revocationSweep?.unref();
+  const keySweep = options.clock ? undefined : sweepClientMsgIds(store, logger);
 
   let closing: Promise<void> | undefined;
   return {
@@ -319,6 +340,7 @@ export async function buildApp(settings: Settings, options: AppOptions = {}): Pr
         if (revocationSweep) clearInterval(revocationSweep);
         presence.stop();
         revocations.stop();
+        if (keySweep) clearInterval(keySweep);
         const stopped = http.close();
         hub.closeAll(CloseReason.GoingAway);
         // In-flight requests get the grace period; then whatever still holds a socket is cut.

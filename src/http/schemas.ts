@@ -26,6 +26,14 @@ const msgId = { type: 'string', pattern: MSG_ID_PATTERN } as const;
 const sessionId = { ...text, minLength: 1, maxLength: MAX_SESSION_ID_BYTES } as const;
 const sessions = { type: 'array', maxItems: MAX_SESSIONS_PER_REQUEST, items: sessionId } as const;
 const desc = { type: 'boolean' } as const;
+// EXTENSIONS.md "Idempotent send": 1..64 printable ASCII characters without space; null: none.
+const clientMsgId = {
+  type: ['string', 'null'],
+  minLength: 1,
+  maxLength: 64,
+  pattern: '^[!-~]*$',
+} as const;
+const optionalSession = { ...sessionId, type: ['string', 'null'] } as const;
 // Range is checked in the handler, where it has its own code (90010).
 const conversationType = { type: 'integer' } as const;
 
@@ -37,12 +45,33 @@ function object<P extends Record<string, unknown>, R extends readonly (keyof P &
 }
 
 export const bodies = {
-  sendMsg: object({ conversation_id: conversationId, status: int32, type: int32, content: text }, [
+  sendMsg: object(
+    {
+      conversation_id: conversationId,
+      status: int32,
+      type: int32,
+      content: text,
+      client_msg_id: clientMsgId,
+    },
+    ['conversation_id', 'status', 'type', 'content'],
+  ),
+  innerSendMsg: object(
+    {
+      conversation_id: conversationId,
+      from_session: sessionId,
+      status: int32,
+      type: int32,
+      content: text,
+      client_msg_id: clientMsgId,
+    },
+    ['conversation_id', 'from_session', 'status', 'type', 'content'],
+  ),
+  markRead: object({ conversation_id: conversationId, msg_id: msgId }, [
     'conversation_id',
-    'status',
-    'type',
-    'content',
+    'msg_id',
   ]),
+  conversationList: { type: ['object', 'null'] },
+  members: object({ conversation_id: conversationId, after: optionalSession }, ['conversation_id']),
   byConversation: object({ conversation_id: conversationId }, ['conversation_id']),
   joinedConversations: { type: ['object', 'null'] },
   createConversation: object({ conversation_type: conversationType, sessions }, [

@@ -3,7 +3,7 @@ import { ErrorCode, ImError, RateLimitedError } from '../domain/errors.js';
 import { nowMicros, serializeMessage } from '../domain/message.js';
 import type { Message } from '../domain/message.js';
 import type { Bus } from '../bus/bus.js';
-import type { MessageStore } from '../store/store.js';
+import type { MessageDraft, MessageStore, UncheckedAppendResult } from '../store/store.js';
 import type { ConversationService } from './conversation-service.js';
 import type { RateLimiter } from './rate-limiter.js';
 
@@ -12,6 +12,8 @@ export interface SendInput {
   readonly status: number;
   readonly type: number;
   readonly content: string;
+  /** Idempotency key (`client_msg_id`); absent: none. */
+  readonly clientMsgId?: string;
 }
 
 /** Sending and reading messages; knows nothing of HTTP. */
@@ -30,27 +32,47 @@ export class MessageService {
   /**
    * Stores the message (membership checked in the same transaction) and resolves after the
    * commit; then announces it on the bus. 10007 when `content` exceeds the limit, 10006 (nothing
-   * stored) when `session` is over its send rate.
+   * stored) when `session` is over its send rate. A retry with a `clientMsgId` already used
+   * resolves with the first message and announces nothing.
    */
   async send(session: string, input: SendInput): Promise<Message> {
+    const draft = this.draft(session, input);
+    const retryAfter = this.sendLimiter?.take(session) ?? 0;
+    if (retryAfter > 0) throw new RateLimitedError(retryAfter);
+    const result = await this.store.appendMessage(draft);
+    if (result.kind === 'not-member') throw new ImError(ErrorCode.NotMember);
+    return this.accepted(result);
+  }
+
+  /**
+   * A server-side send (`/inner/send_msg`): as `send`, but `session` need not be a member; the
+   * conversation must exist (10005).
+   */
+  async sendAs(session: string, input: SendInput): Promise<Message> {
+    return this.accepted(await this.store.appendUnchecked(this.draft(session, input)));
+  }
+
+  private draft(session: string, input: SendInput): MessageDraft {
     if (
       input.content.length > this.maxContentBytes / 3 &&
       Buffer.byteLength(input.content, 'utf8') > this.maxContentBytes
     ) {
       throw new ImError(ErrorCode.TooLarge, `content exceeds ${this.maxContentBytes} bytes`);
     }
-    const retryAfter = this.sendLimiter?.take(session) ?? 0;
-    if (retryAfter > 0) throw new RateLimitedError(retryAfter);
-    const result = await this.store.appendMessage({
+    const draft: MessageDraft = {
       conversationId: input.conversationId,
       fromSession: session,
       status: input.status,
       type: input.type,
       content: input.content,
       sendTime: nowMicros(),
-    });
+    };
+    return input.clientMsgId === undefined ? draft : { ...draft, clientMsgId: input.clientMsgId };
+  }
+
+  private accepted(result: UncheckedAppendResult): Message {
     if (result.kind === 'not-found') throw new ImError(ErrorCode.ConversationNotFound);
-    if (result.kind === 'not-member') throw new ImError(ErrorCode.NotMember);
+    if (result.kind === 'duplicate') return result.message;
     const { message, previousMsgId } = result;
     this.counters?.messageAccepted();
     this.bus

@@ -1,5 +1,6 @@
 import type { QueryConfig } from 'pg';
 import { MemberState } from './member-state.js';
+import { MAX_UNREAD } from './store.js';
 import type { MessageDraft } from './store.js';
 
 const { Member } = MemberState;
@@ -90,3 +91,101 @@ export const SAVE_POLL_CURSOR = `INSERT INTO poll_cursors (session, platform, ms
 export const POLL_CURSOR =
   'SELECT msg_id FROM poll_cursors WHERE session = $1 AND platform = $2 AND updated_at >= $3';
 export const DELETE_EXPIRED_POLL_CURSORS = 'DELETE FROM poll_cursors WHERE updated_at < $1';
+
+/** `APPEND_AFTER` with an idempotency key: `$9` the key, `$10` fresh since (ms), `$11` now (ms). */
+export const APPEND_AFTER_KEYED = `WITH c AS (
+    UPDATE conversations SET last_msg_id = $2, last_send_time = $4, last_send_session = $3
+    WHERE id = $1 AND last_msg_id IS NOT DISTINCT FROM $8::text
+      AND EXISTS (SELECT 1 FROM members
+                  WHERE conversation_id = $1 AND session = $3 AND state = ${Member})
+      AND NOT EXISTS (SELECT 1 FROM client_msg_ids
+                      WHERE conversation_id = $1 AND from_session = $3 AND client_msg_id = $9
+                        AND created_at >= $10)
+    RETURNING id),
+  k AS (
+    INSERT INTO client_msg_ids (conversation_id, from_session, client_msg_id, msg_id, created_at)
+    SELECT $1, $3, $9, $2, $11 FROM c
+    ON CONFLICT (conversation_id, from_session, client_msg_id)
+    DO UPDATE SET msg_id = excluded.msg_id, created_at = excluded.created_at)
+  INSERT INTO messages (conversation_id, msg_id, from_session, send_time, status, type, content)
+  SELECT $1, $2, $3, $4, $5, $6, $7 FROM c
+  RETURNING 1 AS one`;
+/**
+ * The message a key first stored, if the key was used at or after `$4` (ms). Run after the
+ * conversation's lock is held, as a statement of its own: its snapshot then includes a
+ * concurrent append with the same key that committed while this one waited for the lock.
+ */
+export const KEYED_MESSAGE = `SELECT ${messageColumns} FROM messages
+  WHERE (conversation_id, msg_id) = (
+    SELECT conversation_id, msg_id FROM client_msg_ids
+    WHERE conversation_id = $1 AND from_session = $2 AND client_msg_id = $3 AND created_at >= $4)`;
+/** `APPEND_LOCKED` storing the key `$8` first used now (`$9`, ms) as well. */
+export const APPEND_LOCKED_KEYED = `WITH m AS (
+    INSERT INTO messages (conversation_id, msg_id, from_session, send_time, status, type, content)
+    VALUES ($1, $2, $3, $4, $5, $6, $7)),
+  k AS (
+    INSERT INTO client_msg_ids (conversation_id, from_session, client_msg_id, msg_id, created_at)
+    VALUES ($1, $3, $8, $2, $9)
+    ON CONFLICT (conversation_id, from_session, client_msg_id)
+    DO UPDATE SET msg_id = excluded.msg_id, created_at = excluded.created_at)
+  UPDATE conversations SET last_msg_id = $2, last_send_time = $4, last_send_session = $3 WHERE id = $1`;
+export const DELETE_EXPIRED_CLIENT_MSG_IDS = 'DELETE FROM client_msg_ids WHERE created_at < $1';
+
+/**
+ * The read cursor of the member row `m` (see `CursorStore`): the greater of the stored cursor
+ * and the member's own newest message, read from the `messages_by_sender` index. GREATEST
+ * ignores nulls.
+ */
+const cursorOf = (m: string) => `GREATEST(${m}.read_msg_id,
+  (SELECT max(msg_id) FROM messages
+   WHERE conversation_id = ${m}.conversation_id AND from_session = ${m}.session))`;
+
+/** Makes `$2` (sessions) members of `$1`, each new one with the last id as its cursor. */
+export const ADMIT = `INSERT INTO members (conversation_id, session, state, read_msg_id)
+  SELECT $1, s, ${Member}, (SELECT last_msg_id FROM conversations WHERE id = $1)
+  FROM unnest($2::text[]) AS s
+  ON CONFLICT (conversation_id, session) DO UPDATE
+  SET state = ${Member}, read_msg_id = excluded.read_msg_id WHERE members.state <> ${Member}`;
+
+/**
+ * Moves `$2`'s cursor in `$1` to min(`$3`, last id) if that is past it. The stored cursor is
+ * checked again in the UPDATE itself, which sees a concurrent mark's commit: never back.
+ */
+export const MARK_READ = `WITH cur AS (
+    SELECT c.last_msg_id, m.state, ${cursorOf('m')} AS cursor,
+      LEAST($3::text COLLATE "C", c.last_msg_id) AS target
+    FROM conversations c
+    LEFT JOIN members m ON m.conversation_id = c.id AND m.session = $2
+    WHERE c.id = $1),
+  upd AS (
+    UPDATE members SET read_msg_id = cur.target FROM cur
+    WHERE members.conversation_id = $1 AND members.session = $2 AND members.state = ${Member}
+      AND cur.last_msg_id IS NOT NULL
+      AND cur.target > COALESCE(cur.cursor, '')
+      AND cur.target > COALESCE(members.read_msg_id, '')
+    RETURNING members.read_msg_id)
+  SELECT cur.state, cur.cursor, (SELECT read_msg_id FROM upd) AS advanced_to FROM cur`;
+
+/**
+ * `$1`'s conversations with read state; unread counts an index range, stopped at the cap
+ * (`OFFSET 0` keeps the cursor's subquery from being inlined, and so run, twice).
+ */
+export const CONVERSATION_SUMMARIES = `SELECT c.id, c.type, c.is_archive, c.last_msg_id,
+    c.last_send_time, c.last_send_session, r.cursor AS read_msg_id,
+    CASE WHEN c.last_msg_id IS NULL THEN 0 ELSE (
+      SELECT count(*) FROM (
+        SELECT 1 FROM messages
+        WHERE conversation_id = c.id AND msg_id > COALESCE(r.cursor, '') LIMIT ${MAX_UNREAD}) u)
+    END AS unread
+  FROM members m JOIN conversations c ON c.id = m.conversation_id
+  CROSS JOIN LATERAL (SELECT ${cursorOf('m')} AS cursor OFFSET 0) r
+  WHERE m.session = $1 AND m.state = ${Member}
+  ORDER BY c.last_send_time DESC NULLS LAST, c.last_msg_id DESC, c.id COLLATE "C"`;
+
+/** Members of `$1` after `$2` in byte order, `$3` of them; no row: no conversation. */
+export const MEMBER_CURSORS = `SELECT m.session, ${cursorOf('m')} AS read_msg_id
+  FROM conversations c LEFT JOIN LATERAL (
+    SELECT * FROM members WHERE conversation_id = c.id AND state = ${Member}
+      AND session COLLATE "C" > $2 ORDER BY session COLLATE "C" LIMIT $3) m ON true
+  WHERE c.id = $1
+  ORDER BY m.session COLLATE "C"`;

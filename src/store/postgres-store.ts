@@ -9,13 +9,18 @@ import { PostgresRevocations } from './postgres-revocations.js';
 import type { Revocation } from './revocations.js';
 import type { PostgresDatabaseOptions } from './postgres-database.js';
 import {
+  ADMIT,
   AFTER,
   BEFORE,
+  CONVERSATION_SUMMARIES,
+  DELETE_EXPIRED_CLIENT_MSG_IDS,
   DELETE_EXPIRED_POLL_CURSORS,
   GET_CONVERSATION,
   IS_MEMBER,
   JOINED,
   LAST_MSG_ID,
+  MARK_READ,
+  MEMBER_CURSORS,
   MISSED,
   NEWEST,
   OLDEST,
@@ -24,7 +29,17 @@ import {
   RANGE_DESC,
   SAVE_POLL_CURSOR,
 } from './postgres-statements.js';
-import type { AllocateMsgId, AppendResult, MessageDraft, SelfJoinResult, Store } from './store.js';
+import type {
+  AllocateMsgId,
+  AppendResult,
+  ConversationSummary,
+  MarkReadResult,
+  MemberCursor,
+  MessageDraft,
+  SelfJoinResult,
+  Store,
+  UncheckedAppendResult,
+} from './store.js';
 
 const { Member, Left, Kicked } = MemberState;
 
@@ -53,6 +68,16 @@ async function setState(
      ON CONFLICT (conversation_id, session) DO UPDATE SET state = excluded.state`,
     [conversationId, [...new Set(sessions)], state],
   );
+}
+
+/** Makes sessions members, each new one with the conversation's last id as its cursor. */
+async function admit(
+  c: PoolClient,
+  conversationId: string,
+  sessions: readonly string[],
+): Promise<void> {
+  if (sessions.length === 0) return;
+  await c.query(ADMIT, [conversationId, [...new Set(sessions)]]);
 }
 
 /** The shared store for several nodes: PostgreSQL through a `pg` pool. */
@@ -95,7 +120,7 @@ export class PostgresStore implements Store {
   ): Promise<void> {
     return this.db.tx(async (c) => {
       await c.query('INSERT INTO conversations (id, type) VALUES ($1, $2)', [conversationId, type]);
-      await setState(c, conversationId, sessions, Member);
+      await admit(c, conversationId, sessions);
     });
   }
 
@@ -143,27 +168,33 @@ export class PostgresStore implements Store {
       const state = rows[0]?.state;
       if (state === Kicked) return 'kicked';
       if (state === Member) return 'already-member';
-      await setState(c, conversationId, [session], Member);
+      await admit(c, conversationId, [session]);
       return 'joined';
     });
   }
 
   joinByInner(conversationId: string, sessions: readonly string[]): Promise<string[] | undefined> {
-    return this.setExistingMembers(conversationId, sessions, Member);
+    return this.changeMembers(conversationId, sessions, true, (c, changed) =>
+      admit(c, conversationId, changed),
+    );
   }
 
   kick(conversationId: string, sessions: readonly string[]): Promise<string[] | undefined> {
-    return this.setExistingMembers(conversationId, sessions, Kicked);
+    return this.changeMembers(conversationId, sessions, false, (c) =>
+      setState(c, conversationId, [...new Set(sessions)], Kicked),
+    );
   }
 
   /**
-   * Sets `state`; resolves with the sessions whose membership that changed (joined or removed).
-   * The conversation's row lock orders every membership change, so the read is current.
+   * Runs `change` with the conversation locked, if it exists; resolves with the sessions whose
+   * membership it changes (not members before, when `joining`; members before, otherwise). The
+   * conversation's row lock orders every membership change, so the read is current.
    */
-  private setExistingMembers(
+  private changeMembers(
     conversationId: string,
     sessions: readonly string[],
-    state: MemberState,
+    joining: boolean,
+    change: (c: PoolClient, changed: string[]) => Promise<void>,
   ): Promise<string[] | undefined> {
     return this.db.tx(async (c) => {
       if (!(await exists(c, conversationId))) return undefined;
@@ -174,8 +205,9 @@ export class PostgresStore implements Store {
         [conversationId, unique],
       );
       const members = new Set(rows.map((r) => r.session));
-      await setState(c, conversationId, unique, state);
-      return unique.filter((s) => members.has(s) !== (state === Member));
+      const changed = unique.filter((s) => members.has(s) !== joining);
+      await change(c, changed);
+      return changed;
     });
   }
 
@@ -211,6 +243,10 @@ export class PostgresStore implements Store {
   /** See `PostgresAppender`: one round trip when this node stored the conversation's last id. */
   appendMessage(draft: MessageDraft): Promise<AppendResult> {
     return this.appender.append(draft);
+  }
+
+  appendUnchecked(draft: MessageDraft): Promise<UncheckedAppendResult> {
+    return this.appender.appendUnchecked(draft) as Promise<UncheckedAppendResult>;
   }
 
   async lastMsgId(conversationId: string): Promise<string | null> {
@@ -288,6 +324,61 @@ export class PostgresStore implements Store {
 
   deleteRevocationsBefore(beforeSec: number): Promise<number> {
     return this.revocations.deleteRevocationsBefore(beforeSec);
+  }
+
+  async markRead(conversationId: string, session: string, msgId: string): Promise<MarkReadResult> {
+    const [row] = await this.db.rows<{
+      state: number | null;
+      cursor: string | null;
+      advanced_to: string | null;
+    }>(MARK_READ, [conversationId, session, msgId]);
+    if (!row) return { kind: 'not-found' };
+    if (row.state !== Member) return { kind: 'not-member' };
+    if (row.advanced_to === null) return { kind: 'read', readMsgId: row.cursor, advanced: false };
+    return { kind: 'read', readMsgId: row.advanced_to, advanced: true };
+  }
+
+  async conversationSummaries(session: string): Promise<ConversationSummary[]> {
+    const rows = await this.db.rows<{
+      id: string;
+      type: number;
+      is_archive: boolean;
+      last_msg_id: string | null;
+      last_send_time: number | null;
+      last_send_session: string | null;
+      read_msg_id: string | null;
+      unread: number;
+    }>(CONVERSATION_SUMMARIES, [session]);
+    return rows.map((r) => ({
+      conversationId: r.id,
+      type: r.type,
+      isArchive: r.is_archive,
+      lastMsgId: r.last_msg_id,
+      lastSendTime: r.last_send_time,
+      lastSendSession: r.last_send_session,
+      readMsgId: r.read_msg_id,
+      unread: r.unread,
+    }));
+  }
+
+  async memberCursors(
+    conversationId: string,
+    after: string | null,
+    limit: number,
+  ): Promise<MemberCursor[] | undefined> {
+    const rows = await this.db.rows<{ session: string | null; read_msg_id: string | null }>(
+      MEMBER_CURSORS,
+      [conversationId, after ?? '', limit],
+    );
+    if (rows.length === 0) return undefined;
+    return rows.flatMap((r) =>
+      r.session === null ? [] : [{ session: r.session, readMsgId: r.read_msg_id }],
+    );
+  }
+
+  async deleteExpiredClientMsgIds(beforeMs: number): Promise<number> {
+    const { rowCount } = await this.db.query(DELETE_EXPIRED_CLIENT_MSG_IDS, [beforeMs]);
+    return rowCount ?? 0;
   }
 
   async ping(): Promise<void> {

@@ -6,14 +6,25 @@ import { MemberState } from './member-state.js';
 import { sqliteMigrations } from './migrations/sqlite.js';
 import { makeSqliteFilesPrivate } from './sqlite-file-modes.js';
 import { SqliteGroupCommit } from './sqlite-group-commit.js';
+import { markReadTx, summariesOf } from './sqlite-read-state.js';
 import { conversationDetail, prepareStatements, settle } from './sqlite-statements.js';
 import type { SqliteStatements } from './sqlite-statements.js';
 import { SqliteRevocations } from './sqlite-revocations.js';
 import type { Revocation } from './revocations.js';
 import { SqliteWalControl } from './sqlite-wal-control.js';
 import type { WalControlOptions } from './sqlite-wal-control.js';
-import { appendedResult } from './store.js';
-import type { AllocateMsgId, AppendResult, MessageDraft, SelfJoinResult, Store } from './store.js';
+import { CLIENT_MSG_ID_TTL_MS, appendedResult } from './store.js';
+import type {
+  AllocateMsgId,
+  AppendResult,
+  ConversationSummary,
+  MarkReadResult,
+  MemberCursor,
+  MessageDraft,
+  SelfJoinResult,
+  Store,
+  UncheckedAppendResult,
+} from './store.js';
 
 const { Member, Kicked } = MemberState;
 
@@ -110,6 +121,15 @@ export class SqliteStore implements Store {
     }
   }
 
+  /** Makes sessions members, each new one with the conversation's last id as its cursor. */
+  private admit(conversationId: string, sessions: readonly string[]): void {
+    const last = this.q.lastMsgId.get(conversationId)?.last_msg_id ?? null;
+    for (const s of sessions) {
+      this.memberStates.delete(memberKey(conversationId, s));
+      this.q.joinMember.run(conversationId, s, last);
+    }
+  }
+
   createConversation(
     conversationId: string,
     type: number,
@@ -118,7 +138,7 @@ export class SqliteStore implements Store {
     return this.run(() =>
       this.db.transaction(() => {
         this.q.insertConversation.run(conversationId, type);
-        this.setMemberState(conversationId, sessions, Member);
+        this.admit(conversationId, sessions);
       })(),
     );
   }
@@ -146,35 +166,41 @@ export class SqliteStore implements Store {
         if (!row) return 'not-found';
         if (row.state === Kicked) return 'kicked';
         if (row.state === Member) return 'already-member';
-        this.setMemberState(conversationId, [session], Member);
+        this.admit(conversationId, [session]);
         return 'joined';
       })(),
     );
   }
 
   joinByInner(conversationId: string, sessions: readonly string[]): Promise<string[] | undefined> {
-    return this.setExistingMembers(conversationId, sessions, Member);
+    return this.changeMembers(conversationId, sessions, true, (changed) =>
+      this.admit(conversationId, changed),
+    );
   }
 
   kick(conversationId: string, sessions: readonly string[]): Promise<string[] | undefined> {
-    return this.setExistingMembers(conversationId, sessions, Kicked);
+    return this.changeMembers(conversationId, sessions, false, () =>
+      this.setMemberState(conversationId, [...new Set(sessions)], Kicked),
+    );
   }
 
-  /** Sets `state`; resolves with the sessions whose membership that changed (joined or removed). */
-  private setExistingMembers(
+  /**
+   * Runs `change` in a transaction if the conversation exists; resolves with the sessions whose
+   * membership it changes (not members before, when `joining`; members before, otherwise).
+   */
+  private changeMembers(
     conversationId: string,
     sessions: readonly string[],
-    state: MemberState,
+    joining: boolean,
+    change: (changed: string[]) => void,
   ): Promise<string[] | undefined> {
     return this.run(() =>
       this.db.transaction(() => {
         if (!this.q.exists.get(conversationId)) return undefined;
-        const unique = [...new Set(sessions)];
-        const changed = unique.filter(
-          (s) =>
-            (this.q.appendCheck.get(s, conversationId)?.state === Member) !== (state === Member),
+        const changed = [...new Set(sessions)].filter(
+          (s) => (this.q.appendCheck.get(s, conversationId)?.state === Member) !== joining,
         );
-        this.setMemberState(conversationId, unique, state);
+        change(changed);
         return changed;
       })(),
     );
@@ -203,10 +229,18 @@ export class SqliteStore implements Store {
 
   /** Joins the group commit (see `SqliteGroupCommit`); resolves after that commit. */
   appendMessage(draft: MessageDraft): Promise<AppendResult> {
-    return this.commits.enqueue(() => this.appendTx(draft));
+    return this.commits.enqueue(() => this.appendTx(draft, true));
   }
 
-  private appendTx(draft: MessageDraft): AppendResult {
+  appendUnchecked(draft: MessageDraft): Promise<UncheckedAppendResult> {
+    return this.commits.enqueue(() => this.appendTx(draft, false) as UncheckedAppendResult);
+  }
+
+  /**
+   * Runs inside a group commit: an earlier append of the same batch is already visible, so a
+   * key used twice in one batch stores one message.
+   */
+  private appendTx(draft: MessageDraft, checkMember: boolean): AppendResult {
     const key = memberKey(draft.conversationId, draft.fromSession);
     let state = this.memberStates.get(key);
     let last = this.lastIds.get(draft.conversationId);
@@ -218,7 +252,18 @@ export class SqliteStore implements Store {
       this.memberStates.set(key, state);
       this.lastIds.set(draft.conversationId, last);
     }
-    if (state !== Member) return { kind: 'not-member' };
+    if (checkMember && state !== Member) return { kind: 'not-member' };
+    const clientMsgId = draft.clientMsgId;
+    const sentMs = Math.floor(draft.sendTime / 1000);
+    if (clientMsgId !== undefined) {
+      const first = this.q.keyedMessage.get(
+        draft.conversationId,
+        draft.fromSession,
+        clientMsgId,
+        sentMs - CLIENT_MSG_ID_TTL_MS,
+      );
+      if (first) return { kind: 'duplicate', message: first };
+    }
     const msgId = this.allocate(last);
     this.q.insertMessage.run(
       draft.conversationId,
@@ -229,6 +274,9 @@ export class SqliteStore implements Store {
       draft.type,
       draft.content,
     );
+    if (clientMsgId !== undefined) {
+      this.q.saveKey.run(draft.conversationId, draft.fromSession, clientMsgId, msgId, sentMs);
+    }
     this.lastIds.set(draft.conversationId, msgId);
     return appendedResult(draft, msgId, last);
   }
@@ -302,6 +350,36 @@ export class SqliteStore implements Store {
 
   deleteRevocationsBefore(beforeSec: number): Promise<number> {
     return this.run(() => this.revocations.deleteRevocationsBefore(beforeSec));
+  }
+
+  markRead(conversationId: string, session: string, msgId: string): Promise<MarkReadResult> {
+    return this.run(() =>
+      this.db.transaction(() => markReadTx(this.q, conversationId, session, msgId))(),
+    );
+  }
+
+  conversationSummaries(session: string): Promise<ConversationSummary[]> {
+    return this.run(() => this.db.transaction(() => summariesOf(this.q, session))());
+  }
+
+  memberCursors(
+    conversationId: string,
+    after: string | null,
+    limit: number,
+  ): Promise<MemberCursor[] | undefined> {
+    return this.run(() =>
+      this.db.transaction(() => {
+        if (!this.q.exists.get(conversationId)) return undefined;
+        return this.q.memberCursors
+          .all(conversationId, after ?? '', limit)
+          .map((r) => ({ session: r.session, readMsgId: r.read_msg_id }));
+      })(),
+    );
+  }
+
+  /** Joins the group commit, so it follows every append queued before it was called. */
+  deleteExpiredClientMsgIds(beforeMs: number): Promise<number> {
+    return this.commits.enqueue(() => this.q.deleteExpiredKeys.run(beforeMs).changes);
   }
 
   ping(): Promise<void> {

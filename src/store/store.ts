@@ -9,9 +9,21 @@ export interface MessageDraft {
   readonly status: number;
   readonly type: number;
   readonly content: string;
-  /** Microseconds since the Unix epoch. */
+  /** Microseconds since the Unix epoch; also the time an idempotency key is judged by. */
   readonly sendTime: number;
+  /**
+   * The sender's idempotency key (`client_msg_id`): a later draft with the same key from the
+   * same sender to the same conversation, sent less than `CLIENT_MSG_ID_TTL_MS` after this one,
+   * is a duplicate. Absent: no key.
+   */
+  readonly clientMsgId?: string;
 }
+
+/** How long an idempotency key deduplicates, from the `sendTime` of the send that stored it. */
+export const CLIENT_MSG_ID_TTL_MS = 24 * 60 * 60 * 1000;
+
+/** Most unread messages counted per conversation; a count at this cap means "at least". */
+export const MAX_UNREAD = 10_000;
 
 /**
  * Returns the new id, strictly greater than `lastMsgId` (the conversation's last id, or null
@@ -29,8 +41,17 @@ export type AppendResult =
       /** The conversation's last id before this message (null for its first). */
       readonly previousMsgId: string | null;
     }
+  | {
+      /** The draft's idempotency key was used within its window: nothing was stored. */
+      readonly kind: 'duplicate';
+      /** The message the key was first used for. */
+      readonly message: Message;
+    }
   | { readonly kind: 'not-found' }
   | { readonly kind: 'not-member' };
+
+/** What `appendUnchecked` answers: it never refuses a sender. */
+export type UncheckedAppendResult = Exclude<AppendResult, { kind: 'not-member' }>;
 
 /** The `appended` result of storing `draft` as `msgId` after `previousMsgId`. */
 export function appendedResult(
@@ -61,7 +82,11 @@ export type SelfJoinResult = 'joined' | 'already-member' | 'not-found' | 'kicked
  * the store cannot answer (connection lost, timeout, closed).
  */
 
-/** Conversations and who belongs to them. */
+/**
+ * Conversations and who belongs to them. Every session a call makes a member (create, join,
+ * inner join — not one that already was) gets the conversation's last id as its read cursor
+ * (see `CursorStore`), in the same transaction.
+ */
 export interface ConversationStore {
   /** Creates a conversation whose members are `sessions` (duplicates ignored). */
   createConversation(
@@ -115,9 +140,18 @@ export interface MessageStore {
   /**
    * Appends a message if `draft.fromSession` is a current member, allocating its id with the
    * store's allocator and moving the conversation's last-message fields in the same
-   * transaction. Resolves only after the commit.
+   * transaction. Resolves only after the commit. With `draft.clientMsgId`, the key is checked
+   * (after existence and membership) and stored in that same transaction: a key used within
+   * its window answers `duplicate`, storing nothing; an older one is replaced. Concurrent
+   * appends with one key store one message.
    */
   appendMessage(draft: MessageDraft): Promise<AppendResult>;
+
+  /**
+   * `appendMessage` for server-side sends: `draft.fromSession` need not be a member (and is
+   * not made one). Same ordering, idempotency and commit rules.
+   */
+  appendUnchecked(draft: MessageDraft): Promise<UncheckedAppendResult>;
 
   /** The conversation's newest id, or null when it has no message (or does not exist). */
   lastMsgId(conversationId: string): Promise<string | null>;
@@ -151,7 +185,46 @@ export interface MessageStore {
   missedMessages(session: string, afterId: string, limit: number): Promise<Message[]>;
 }
 
-/** Where a reader stands: long-poll positions (read cursors will join them). Times in ms. */
+/** A member's read cursor in one conversation. */
+export interface MemberCursor {
+  readonly session: string;
+  /** See `CursorStore`: the newest MsgId the member has read, or null. */
+  readonly readMsgId: string | null;
+}
+
+/** One conversation of a session's list, with its read state. */
+export interface ConversationSummary {
+  readonly conversationId: string;
+  readonly type: number;
+  readonly isArchive: boolean;
+  readonly lastMsgId: string | null;
+  /** Microseconds since the epoch; null when the conversation has no message. */
+  readonly lastSendTime: number | null;
+  readonly lastSendSession: string | null;
+  readonly readMsgId: string | null;
+  /** Messages after `readMsgId` (all, when null), at most `MAX_UNREAD`. */
+  readonly unread: number;
+}
+
+export type MarkReadResult =
+  | {
+      readonly kind: 'read';
+      /** The cursor after the call. */
+      readonly readMsgId: string | null;
+      /** Whether the call moved it. */
+      readonly advanced: boolean;
+    }
+  | { readonly kind: 'not-found' }
+  | { readonly kind: 'not-member' };
+
+/**
+ * Where readers stand: long-poll positions, and each member's read cursor. Times in ms.
+ *
+ * A member's read cursor is the greater of what it marked read (or the conversation's last
+ * id when it joined) and its own newest message there: a send moves its sender's cursor in
+ * the message's own transaction without a second write, and no message of a member ever lies
+ * after its cursor, so every message after it counts as unread.
+ */
 export interface CursorStore {
   /**
    * Remembers where a long-poll (session, platform) stands — the newest MsgId it was answered —
@@ -165,10 +238,44 @@ export interface CursorStore {
 
   /** Deletes every poll cursor saved before `beforeMs` (strictly); resolves with how many. */
   deleteExpiredPollCursors(beforeMs: number): Promise<number>;
+
+  /**
+   * Moves `session`'s cursor to `max(cursor, min(msgId, last id))`: never back, never past the
+   * newest message, and it stays null while the conversation has none. Members only.
+   */
+  markRead(conversationId: string, session: string, msgId: string): Promise<MarkReadResult>;
+
+  /**
+   * Every conversation `session` is a current member of, newest `lastSendTime` first (ties:
+   * greater `lastMsgId`, then conversation id), those without messages last. Unread counts
+   * come from an index range per conversation, never from loading messages.
+   */
+  conversationSummaries(session: string): Promise<ConversationSummary[]>;
+
+  /**
+   * Up to `limit` current members with session ids strictly greater than `after` (null: from
+   * the first) in byte order, with their cursors; `undefined` when the conversation does not
+   * exist.
+   */
+  memberCursors(
+    conversationId: string,
+    after: string | null,
+    limit: number,
+  ): Promise<MemberCursor[] | undefined>;
+}
+
+/** Idempotency keys (`client_msg_id`), written by appends. */
+export interface IdempotencyStore {
+  /**
+   * Deletes every key first used before `beforeMs` (ms since the epoch, strictly); resolves
+   * with how many. A deleted key no longer deduplicates.
+   */
+  deleteExpiredClientMsgIds(beforeMs: number): Promise<number>;
 }
 
 /** Where all state lives: one class per backend implements every concern. */
-export interface Store extends ConversationStore, MessageStore, CursorStore, RevocationStore {
+export interface Store
+  extends ConversationStore, MessageStore, CursorStore, IdempotencyStore, RevocationStore {
   /** Resolves when the store answers; rejects with `UnavailableError` otherwise. */
   ping(): Promise<void>;
 

@@ -4,8 +4,10 @@ import { UnavailableError } from '../../src/domain/errors.js';
 import type { Store } from '../../src/store/store.js';
 import { conversationStoreContract } from './conversation-store.contract.js';
 import { cursorStoreContract } from './cursor-store.contract.js';
+import { idempotencyStoreContract } from './idempotency-store.contract.js';
 import { messageStoreContract } from './message-store.contract.js';
 import { revocationStoreContract } from './revocation-store.contract.js';
+import { readStateContract } from './read-state.contract.js';
 import { conversation, draft, withStore as withStoreOf } from './store-fixtures.js';
 import type { StoreFactory } from './store-fixtures.js';
 
@@ -46,5 +48,7 @@ export function storeContract(name: string, factory: StoreFactory<Store>): void 
   messageStoreContract(name, factory);
   cursorStoreContract(name, factory);
   revocationStoreContract(name, factory);
+  readStateContract(name, factory);
+  idempotencyStoreContract(name, factory);
   storeLifecycleContract(name, factory);
 }

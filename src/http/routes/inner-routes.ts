@@ -1,16 +1,22 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ConversationService } from '../../services/conversation-service.js';
+import type { MessageService } from '../../services/message-service.js';
+import type { ReadStateService } from '../../services/read-state-service.js';
 import type { RevocationService } from '../../services/revocation-service.js';
 import type { TokenService } from '../../services/token-service.js';
 import { successBody } from '../../domain/errors.js';
 import type { PresenceReader } from '../../domain/presence.js';
 import type { InnerGate } from '../auth.js';
 import { bodies, presenceBodies } from '../schemas.js';
+import { pageAfter, sendInput } from './request-bodies.js';
+import type { MembersPageBody, SendBody } from './request-bodies.js';
 import { assertSessionIds } from './validate.js';
 
 export interface InnerDeps {
   readonly tokens: TokenService;
   readonly conversations: ConversationService;
+  readonly messages: MessageService;
+  readonly readState: ReadStateService;
   /** Admits the caller (loopback or `--inner-allow`, no untrusted proxy, no browser page). */
   readonly gate: InnerGate;
 }
@@ -22,7 +28,7 @@ interface MembersBody {
 
 /** `/inner/*`: no token, only callers the gate admits. */
 export function registerInnerRoutes(app: FastifyInstance, deps: InnerDeps): void {
-  const { conversations, tokens } = deps;
+  const { conversations, tokens, messages, readState } = deps;
   const onRequest = deps.gate.hook();
 
   function post<B>(url: string, schema: object, handler: (body: B) => Promise<object>): void {
@@ -67,6 +73,16 @@ export function registerInnerRoutes(app: FastifyInstance, deps: InnerDeps): void
       await conversations.setArchived(b.conversation_ids, b.is_archive);
       return successBody();
     },
+  );
+
+  post<SendBody & { from_session: string }>('/inner/send_msg', bodies.innerSendMsg, async (b) => {
+    assertSessionIds([b.from_session]);
+    const m = await messages.sendAs(b.from_session, sendInput(b));
+    return successBody({ MsgID: m.MsgId });
+  });
+
+  post<MembersPageBody>('/inner/get_members', bodies.members, async (b) =>
+    successBody(await readState.members(b.conversation_id, pageAfter(b))),
   );
 }
 

@@ -2,15 +2,19 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { successBody } from '../../domain/errors.js';
 import type { ConversationService } from '../../services/conversation-service.js';
 import type { MessageService } from '../../services/message-service.js';
+import type { ReadStateService } from '../../services/read-state-service.js';
 import type { TokenClaims, TokenService } from '../../services/token-service.js';
 import { authenticate } from '../auth.js';
 import { bodies } from '../schemas.js';
+import { pageAfter, sendInput } from './request-bodies.js';
+import type { MembersPageBody, SendBody } from './request-bodies.js';
 import { assertSessionIds } from './validate.js';
 
 export interface PublicDeps {
   readonly tokens: TokenService;
   readonly conversations: ConversationService;
   readonly messages: MessageService;
+  readonly readState: ReadStateService;
 }
 
 interface ConversationBody {
@@ -32,18 +36,10 @@ function route<B>(schema: object, handler: Handler<B>): Route {
 
 /** The token-protected endpoints by path, in registration order. */
 const routes: Readonly<Record<string, Route>> = {
-  '/send_msg': route<{ conversation_id: string; status: number; type: number; content: string }>(
-    bodies.sendMsg,
-    async ({ messages }, { session }, b) => {
-      const m = await messages.send(session, {
-        conversationId: b.conversation_id,
-        status: b.status,
-        type: b.type,
-        content: b.content,
-      });
-      return { MsgID: m.MsgId };
-    },
-  ),
+  '/send_msg': route<SendBody>(bodies.sendMsg, async ({ messages }, { session }, b) => {
+    const m = await messages.send(session, sendInput(b));
+    return { MsgID: m.MsgId };
+  }),
 
   '/check_joined_conversation': route<ConversationBody>(
     bodies.byConversation,
@@ -129,6 +125,24 @@ const routes: Readonly<Record<string, Route>> = {
     async ({ messages }, { session }, b) => ({
       Msg: await messages.before(b.conversation_id, session, null, b.desc === true),
     }),
+  ),
+
+  '/mark_read': route<ConversationBody & { msg_id: string }>(
+    bodies.markRead,
+    async ({ readState }, { session }, b) => ({
+      ConversationId: b.conversation_id,
+      ReadMsgId: await readState.markRead(b.conversation_id, session, b.msg_id),
+    }),
+  ),
+
+  '/get_conversation_list': route<unknown>(bodies.conversationList, ({ readState }, { session }) =>
+    readState.conversationList(session),
+  ),
+
+  '/get_conversation_members': route<MembersPageBody>(
+    bodies.members,
+    ({ readState }, { session }, b) =>
+      readState.membersFor(session, b.conversation_id, pageAfter(b)),
   ),
 
   '/get_conversation_lastone_msg': route<ConversationBody>(

@@ -55,4 +55,18 @@ export const sqliteMigrations: readonly string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX revocations_by_time ON revocations (revoked_before);
   `,
+  // Chat state (issue 15): read cursors, each sender's newest message by index, idempotency keys.
+  `
+  ALTER TABLE members ADD COLUMN read_msg_id TEXT;
+  CREATE INDEX messages_by_sender ON messages (conversation_id, from_session, msg_id);
+  CREATE TABLE client_msg_ids (
+    conversation_id TEXT NOT NULL,
+    from_session    TEXT NOT NULL,
+    client_msg_id   TEXT NOT NULL,
+    msg_id          TEXT NOT NULL,
+    created_at      INTEGER NOT NULL,
+    PRIMARY KEY (conversation_id, from_session, client_msg_id)
+  ) WITHOUT ROWID;
+  CREATE INDEX client_msg_ids_by_age ON client_msg_ids (created_at);
+  `,
 ];
