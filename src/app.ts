@@ -185,6 +185,7 @@ export async function buildApp(settings: Settings, options: AppOptions = {}): Pr
     nodeId: `${nodeNumber.toString(36)}-${process.pid.toString(36)}-${randomInt(1296).toString(36)}`,
     queueMaxMessages: settings.queueMaxMessages,
     queueMaxBytes: settings.queueMaxBytes,
+    maxConnections: settings.maxConnections,
     replayLimit: REPLAY_LIMIT,
     metrics,
   });

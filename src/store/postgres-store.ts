@@ -14,7 +14,7 @@ import {
   IS_MEMBER,
   JOINED,
   LAST_MSG_ID,
-  MISSED,
+  MISSED_REFS,
   NEWEST,
   OLDEST,
   POLL_CURSOR,
@@ -22,7 +22,14 @@ import {
   RANGE_DESC,
   SAVE_POLL_CURSOR,
 } from './postgres-statements.js';
-import type { AllocateMsgId, AppendResult, MessageDraft, SelfJoinResult, Store } from './store.js';
+import type {
+  AllocateMsgId,
+  AppendResult,
+  MessageDraft,
+  MessageRef,
+  SelfJoinResult,
+  Store,
+} from './store.js';
 
 const { Member, Left, Kicked } = MemberState;
 
@@ -238,8 +245,8 @@ export class PostgresStore implements Store {
     return rows.reverse();
   }
 
-  async missedMessages(session: string, afterId: string, limit: number): Promise<Message[]> {
-    const rows = await this.db.rows<Message>(MISSED, [session, afterId, limit]);
+  async missedMessageRefs(session: string, afterId: string, limit: number): Promise<MessageRef[]> {
+    const rows = await this.db.rows<MessageRef>(MISSED_REFS, [session, afterId, limit]);
     return rows.reverse();
   }
 

@@ -18,6 +18,13 @@ interface ConversationRow {
 const messageColumns = `msg_id AS MsgId, conversation_id AS ConversationID, from_session AS FromSession,
   send_time AS SendTime, status AS Status, type AS Type, content AS Content`;
 
+/**
+ * `conversation_id`, the id to read after, the limit: the newest ids after it, descending. Ids
+ * only, so the (conversation_id, msg_id) index answers it without reading a row.
+ */
+export const NEWEST_IDS_AFTER = `SELECT msg_id FROM messages WHERE conversation_id = ? AND msg_id > ?
+  ORDER BY msg_id DESC LIMIT ?`;
+
 /** Every query of `SqliteStore`, prepared once on its connection. */
 export function prepareStatements(db: Database.Database) {
   return {
@@ -79,11 +86,7 @@ export function prepareStatements(db: Database.Database) {
       `SELECT ${messageColumns} FROM messages WHERE conversation_id = ? AND msg_id >= ? AND msg_id <= ?
        ORDER BY msg_id DESC LIMIT ?`,
     ),
-    missed: db.prepare<[string, string, number], Message>(
-      `SELECT ${messageColumns} FROM messages
-       WHERE conversation_id IN (SELECT conversation_id FROM members WHERE session = ? AND state = ${Member})
-         AND msg_id > ? ORDER BY msg_id DESC LIMIT ?`,
-    ),
+    newestIdsAfter: db.prepare<[string, string, number], string>(NEWEST_IDS_AFTER).pluck(),
     savePollCursor: db.prepare(
       `INSERT INTO poll_cursors (session, platform, msg_id, updated_at) VALUES (?, ?, ?, ?)
        ON CONFLICT (session, platform) DO UPDATE SET msg_id = excluded.msg_id, updated_at = excluded.updated_at`,
