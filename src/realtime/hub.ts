@@ -181,7 +181,13 @@ export class Hub {
   /** Plans the replay after `afterId` and reads its first page, ahead of any live frame. */
   private async replay(conn: Connection, afterId: string): Promise<void> {
     const { store, replayLimit } = this.o;
-    const replay = await ReplayCursor.plan(store, conn.session, afterId, replayLimit, this.limits.maxBytes);
+    const replay = await ReplayCursor.plan(
+      store,
+      conn.session,
+      afterId,
+      replayLimit,
+      this.limits.maxBytes,
+    );
     if (conn.isClosed) return;
     conn.beginReplay(replay);
     if (replay.length > 0) this.metrics.replayed(await replay.read());
@@ -199,7 +205,10 @@ export class Hub {
       },
       (err: unknown) => {
         this.reads.delete(conn);
-        this.o.logger.warn({ err: (err as Error).message, session: conn.session }, 'replay read failed');
+        this.o.logger.warn(
+          { err: (err as Error).message, session: conn.session },
+          'replay read failed',
+        );
         this.close(conn, CloseReason.Unavailable);
       },
     );

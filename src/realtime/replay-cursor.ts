@@ -106,7 +106,8 @@ export class ReplayCursor {
         run.lastId,
         run.count,
       );
-      for (const m of messages) frames.push(new Frame(m.MsgId, m.ConversationID, serializeMessage(m)));
+      for (const m of messages)
+        frames.push(new Frame(m.MsgId, m.ConversationID, serializeMessage(m)));
     });
     await Promise.all(reads);
     frames.sort((a, b) => (a.msgId < b.msgId ? -1 : 1));

@@ -15,7 +15,7 @@ import { ManualClock } from './manual-clock.js';
 
 // A Hub over an in-memory SQLite store and the memory bus, with wires that record what they get.
 
-/** A wire that records what it is given; `room` is its capacity (Infinity: always ready). */
+/** A wire that records what it is given; `room` is its capacity, used up by writes (Infinity: always ready). */
 export class FakeWire implements Wire {
   readonly protocol = 'ws' as const;
   readonly written: Frame[] = [];
@@ -37,6 +37,7 @@ export class FakeWire implements Wire {
 
   write(frames: readonly Frame[]): void {
     this.written.push(...frames);
+    this.room -= frames.length;
   }
 
   tick(): boolean {
