@@ -247,6 +247,7 @@ export async function buildApp(settings: Settings, options: AppOptions = {}): Pr
     nodeId,
     queueMaxMessages: settings.queueMaxMessages,
     queueMaxBytes: settings.queueMaxBytes,
+    maxConnections: settings.maxConnections,
     replayLimit: REPLAY_LIMIT,
     metrics,
   });

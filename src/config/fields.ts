@@ -202,7 +202,7 @@ export const fields = [
     flag: 'queue-max-bytes',
     env: 'QUICKIM_QUEUE_MAX_BYTES',
     fallback: '4194304',
-    doc: 'Bytes queued for one connection before it is closed as too slow.',
+    doc: 'UTF-8 bytes of messages queued for one connection before it is closed as too slow.',
     parse: int(1024, 1_073_741_824),
   }),
   field({

@@ -1,7 +1,8 @@
 import type { Frame } from './frame.js';
+import type { ReplayCursor } from './replay-cursor.js';
 import type { Wire } from './wire.js';
 
-/** The slow-consumer bounds on what queues behind a connection's resume replay. */
+/** The slow-consumer bounds on the live frames queued for a connection, in frames and `Frame.size` bytes. */
 export interface QueueLimits {
   readonly maxMessages: number;
   readonly maxBytes: number;
@@ -15,27 +16,24 @@ export interface QueueLimits {
 export type Offer = 'written' | 'queued' | 'skipped' | 'full';
 
 /**
- * One push connection as the Hub sees it: its wire and the frames waiting for the wire's
- * capacity. A resume replay read from the store is merged in front of the live frames that
- * arrived meanwhile, each message once. Transports hold it only to call the Hub back.
+ * One push connection as the Hub sees it: its wire, the resume replay still to send and the
+ * live frames waiting behind it for the wire's capacity. The replay is read from the store as
+ * the wire drains (`ReplayCursor`); each message goes out once. Transports hold it only to call
+ * the Hub back.
  */
 export class Connection {
-  /** Frames waiting for the wire's capacity, oldest first. */
+  /** Live frames waiting for the wire's capacity (and for the replay ahead of them), oldest first. */
   private queue: Frame[] = [];
   private queuedBytes = 0;
+  /** The resume replay not yet written, ahead of every queued live frame; null when none is left. */
+  private replay: ReplayCursor | null = null;
   /**
-   * How many frames at the head of `queue` a resume read from the store, and their bytes. The
-   * replay is bounded by the Hub's replay limit; the slow-consumer bounds apply behind it.
-   */
-  private replayedFrames = 0;
-  private replayedBytes = 0;
-  /**
-   * Per conversation, the newest id the resume replay sent: a live message at or below it
-   * (stored before the replay read, announced after) is not sent twice. Emptied as live
+   * Per conversation, the newest id the resume replay holds: a live message at or below it
+   * (stored before the replay was planned, announced after) is not sent twice. Emptied as live
    * messages pass it.
    */
   private replayedUpTo: Map<string, string> | null = null;
-  /** Live frames collect but are not written until the resume replay is merged in front. */
+  /** Live frames collect but are not written until the resume replay is planned. */
   private starting = true;
   private closed = false;
   /** The queue overflowed under the refill policy: live frames are ignored from then on. */
@@ -59,7 +57,7 @@ export class Connection {
     return this.closed;
   }
 
-  /** True until the resume replay (if any) is merged and live frames may go out. */
+  /** True until the resume replay (if any) is planned and frames may go out. */
   get isStarting(): boolean {
     return this.starting;
   }
@@ -67,6 +65,11 @@ export class Connection {
   /** The queue overflowed under the refill policy: the next request must refill from the store. */
   get hasOverflowed(): boolean {
     return this.dropped;
+  }
+
+  /** The resume replay still being sent, if any: the Hub reads its pages. */
+  get pendingReplay(): ReplayCursor | null {
+    return this.replay;
   }
 
   /** Marks the connection closed and frees its queue; false if it already was. */
@@ -78,53 +81,48 @@ export class Connection {
   }
 
   /**
-   * Puts the resume replay (ascending, read from the store) in front of the live frames queued
-   * while it was read, leaving out live frames the replay already holds.
+   * Puts the resume replay in front of the live frames, leaving out those queued while it was
+   * planned that it holds.
    */
-  mergeReplay(replayed: readonly Frame[]): void {
-    const ids = new Set<string>();
-    const upTo = new Map<string, string>();
-    const frames: Frame[] = [];
-    let replayedBytes = 0;
-    for (const f of replayed) {
-      ids.add(f.msgId);
-      upTo.set(f.conversationId, f.msgId);
-      frames.push(f);
-      replayedBytes += f.size;
-    }
-    let liveBytes = 0;
-    for (const f of this.queue) {
-      if (ids.has(f.msgId)) continue;
-      frames.push(f);
-      liveBytes += f.size;
-    }
-    this.queue = frames;
-    this.queuedBytes = replayedBytes + liveBytes;
-    this.replayedFrames = replayed.length;
-    this.replayedBytes = replayedBytes;
-    this.replayedUpTo = upTo.size > 0 ? upTo : null;
+  beginReplay(replay: ReplayCursor): void {
+    if (replay.length === 0) return;
+    const upTo = replay.newestByConversation();
+    this.replay = replay;
+    this.replayedUpTo = upTo;
+    this.queue = this.queue.filter((f) => !isReplayed(upTo, f));
+    this.queuedBytes = 0;
+    for (const f of this.queue) this.queuedBytes += f.size;
   }
 
-  /** The replay is merged: live frames may go out. Returns how many frames were written. */
+  /** The replay is planned: frames may go out. Returns how many frames were written. */
   start(): number {
     this.starting = false;
     return this.flush();
   }
 
-  /** Writes what the wire takes now, oldest first; returns how many frames were written. */
+  /**
+   * Writes what the wire takes now, oldest first: the replay's frames, then live ones. Stops
+   * when the replay waits for a page (`pendingReplay.wantsRead`). Returns how many it wrote.
+   */
   flush(): number {
     if (this.starting || this.closed) return 0;
     let written = 0;
     let cap: number;
-    while (this.queue.length > 0 && (cap = this.wire.capacity()) > 0) {
-      const batch = cap >= this.queue.length ? this.queue : this.queue.slice(0, cap);
-      this.queue = batch === this.queue ? [] : this.queue.slice(cap);
-      for (const f of batch) {
-        this.queuedBytes -= f.size;
-        if (this.replayedFrames > 0) {
-          this.replayedFrames--;
-          this.replayedBytes -= f.size;
+    while ((cap = this.wire.capacity()) > 0) {
+      let batch: readonly Frame[];
+      if (this.replay !== null) {
+        const replayed = this.replay.take(cap);
+        if (replayed === null) break;
+        if (replayed.length === 0) {
+          this.replay = null;
+          continue;
         }
+        batch = replayed;
+      } else {
+        if (this.queue.length === 0) break;
+        batch = cap >= this.queue.length ? this.queue : this.queue.slice(0, cap);
+        this.queue = batch === this.queue ? [] : this.queue.slice(cap);
+        for (const f of batch) this.queuedBytes -= f.size;
       }
       written += batch.length;
       this.wire.write(batch);
@@ -145,14 +143,15 @@ export class Connection {
         if (replayedUpTo.size === 0) this.replayedUpTo = null;
       }
     }
-    if (!this.starting && this.queue.length === 0 && this.wire.capacity() > 0) {
+    const idle = !this.starting && this.replay === null && this.queue.length === 0;
+    if (idle && this.wire.capacity() > 0) {
       this.wire.write([frame]);
       return 'written';
     }
-    // The replay ahead of the live frames does not count: a client catching up is not slow.
+    // The replay ahead is not queued: it is read from the store as the wire drains.
     if (
-      this.queue.length - this.replayedFrames >= limits.maxMessages ||
-      this.queuedBytes - this.replayedBytes + frame.size > limits.maxBytes
+      this.queue.length >= limits.maxMessages ||
+      this.queuedBytes + frame.size > limits.maxBytes
     ) {
       return 'full';
     }
@@ -162,8 +161,9 @@ export class Connection {
   }
 
   /**
-   * The refill policy after an overflow: forgets the queue and ignores live frames from now on;
-   * the wire's next request replays from the store after the wire's own position.
+   * The refill policy after an overflow: forgets the queue and the replay and ignores live
+   * frames from now on; the wire's next request replays from the store after the wire's own
+   * position.
    */
   dropQueue(): void {
     this.clearQueue();
@@ -173,7 +173,11 @@ export class Connection {
   private clearQueue(): void {
     this.queue = [];
     this.queuedBytes = 0;
-    this.replayedFrames = 0;
-    this.replayedBytes = 0;
+    this.replay = null;
   }
+}
+
+function isReplayed(upTo: ReadonlyMap<string, string>, f: Frame): boolean {
+  const last = upTo.get(f.conversationId);
+  return last !== undefined && f.msgId <= last;
 }

@@ -58,3 +58,14 @@ describe('Frame.wsFrame', () => {
     });
   }
 });
+
+describe('Frame.size', () => {
+  it('counts UTF-8 bytes, not UTF-16 units', () => {
+    const ascii = new Frame('id', 'c', JSON.stringify({ x: 'y'.repeat(1000) }));
+    const euro = new Frame('id', 'c', JSON.stringify({ x: '€'.repeat(1000) }));
+    const emoji = new Frame('id', 'c', JSON.stringify({ x: '😀'.repeat(1000) }));
+    assert.equal(euro.size - ascii.size, 2000, 'three bytes each, one UTF-16 unit');
+    assert.equal(emoji.size - ascii.size, 3000, 'four bytes each, two UTF-16 units');
+    assert.equal(euro.bytes, euro.wsFrame.length - 4, 'what the wire carries');
+  });
+});

@@ -6,6 +6,7 @@
 export class Frame {
   private sse: Buffer | undefined;
   private ws: Buffer | undefined;
+  private utf8Bytes: number | undefined;
 
   constructor(
     /** The message's id; empty for an event, which has no place in the message order. */
@@ -22,9 +23,14 @@ export class Frame {
     return new Frame('', conversationId, json, name);
   }
 
-  /** Approximate bytes this frame holds in a queue. */
+  /** The JSON's length in UTF-8 bytes, as it goes on the wire: counted once, for every recipient. */
+  get bytes(): number {
+    return (this.utf8Bytes ??= Buffer.byteLength(this.json, 'utf8'));
+  }
+
+  /** Bytes this frame costs in a queue: its UTF-8 JSON and an allowance for the frame around it. */
   get size(): number {
-    return this.json.length + 64;
+    return this.bytes + 64;
   }
 
   /**
@@ -35,7 +41,7 @@ export class Frame {
   get wsFrame(): Buffer {
     if (this.ws !== undefined) return this.ws;
     // The JSON is encoded straight into the frame: no separate payload buffer is kept.
-    const n = Buffer.byteLength(this.json, 'utf8');
+    const n = this.bytes;
     const headerBytes = n < 126 ? 2 : n < 65536 ? 4 : 10;
     const out = Buffer.allocUnsafe(headerBytes + n);
     out[0] = 0x81;

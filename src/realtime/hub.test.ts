@@ -1,118 +1,12 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
-import { pino } from 'pino';
-import { ManualClock } from '../../test/helpers/manual-clock.js';
-import { MemoryBus } from '../bus/memory-bus.js';
+import { FakeWire, closeFixtures, fixture } from '../../test/helpers/hub-fixture.js';
 import { UnavailableError } from '../domain/errors.js';
 import { serializeMessage } from '../domain/message.js';
 import type { Message } from '../domain/message.js';
-import { MsgIdAllocator } from '../domain/msg-id.js';
-import { ConversationService } from '../services/conversation-service.js';
-import { MessageService } from '../services/message-service.js';
-import { SqliteStore } from '../store/sqlite-store.js';
 import { CloseReason } from './close-reasons.js';
-import type { Frame } from './frame.js';
-import { Hub } from './hub.js';
-import type { HubStore } from './hub.js';
-import type { OverflowPolicy, PushGrant, Wire } from './wire.js';
 
-/** A wire that records what it is given; `room` is its capacity (Infinity: always ready). */
-class FakeWire implements Wire {
-  readonly protocol = 'ws' as const;
-  readonly written: Frame[] = [];
-  closedWith: CloseReason | null = null;
-  alive = true;
-
-  constructor(
-    readonly overflow: OverflowPolicy = 'close',
-    public room = Infinity,
-  ) {}
-
-  get ids(): string[] {
-    return this.written.map((f) => f.msgId);
-  }
-
-  capacity(): number {
-    return this.closedWith === null ? Math.min(this.room, 1000) : 0;
-  }
-
-  write(frames: readonly Frame[]): void {
-    this.written.push(...frames);
-  }
-
-  tick(): boolean {
-    return this.alive;
-  }
-
-  close(reason: CloseReason): void {
-    this.closedWith ??= reason;
-  }
-}
-
-interface Fixture {
-  readonly hub: Hub;
-  readonly bus: MemoryBus;
-  readonly clock: ManualClock;
-  readonly conversations: ConversationService;
-  /** Stores a message and announces it on the bus; resolves once the Hub has routed it. */
-  send(conversationId: string, from: string, content?: string): Promise<Message>;
-  attach(session: string, wire: Wire, lastMsgId?: string | null, platform?: number): Promise<void>;
-}
-
-interface FixtureOptions {
-  readonly queueMaxMessages?: number;
-  /** Wraps the store reads the Hub makes, to act in the middle of one. */
-  readonly hubStore?: (store: SqliteStore) => HubStore;
-}
-
-const open: { store: SqliteStore; hub: Hub }[] = [];
-
-afterEach(async () => {
-  for (const { store, hub } of open.splice(0)) {
-    hub.closeAll(CloseReason.GoingAway);
-    await store.close();
-  }
-});
-
-function fixture(options: FixtureOptions = {}): Fixture {
-  const ids = new MsgIdAllocator(1);
-  const store = new SqliteStore(':memory:', { allocator: (last) => ids.next(last) });
-  const bus = new MemoryBus();
-  const clock = new ManualClock();
-  const fail = (err: unknown): void => assert.fail(err as Error);
-  const conversations = new ConversationService(store, bus, fail);
-  const messages = new MessageService(store, bus, conversations, 4096, fail);
-  const hub = new Hub({
-    store: options.hubStore?.(store) ?? store,
-    bus,
-    clock,
-    logger: pino({ level: 'silent' }),
-    nodeId: 'n1',
-    queueMaxMessages: options.queueMaxMessages ?? 100,
-    queueMaxBytes: 1 << 20,
-    replayLimit: 1000,
-  });
-  open.push({ store, hub });
-  return {
-    hub,
-    bus,
-    clock,
-    conversations,
-    send: (conversationId, from, content = 'hi') =>
-      messages.send(from, { conversationId, status: 0, type: 0, content }),
-    async attach(session, wire, lastMsgId = null, platform = 1) {
-      const grant: PushGrant = {
-        session,
-        platform,
-        lastMsgId,
-        expiresAtMs: clock.now() + 3_600_000,
-        issuedAtSec: Math.floor(clock.now() / 1000),
-        events: false,
-      };
-      await hub.attach(wire, grant);
-    },
-  };
-}
+afterEach(closeFixtures);
 
 describe('Hub', () => {
   it('delivers a message to every connection of every member, and to no one else', async () => {
@@ -210,8 +104,9 @@ describe('Hub', () => {
       hubStore: (store) => ({
         joinedConversations: (s) => store.joinedConversations(s),
         messagesAfter: (...args) => store.messagesAfter(...args),
-        async missedMessages(session, afterId, limit) {
-          const missed = await store.missedMessages(session, afterId, limit);
+        rangeFromStart: (...args) => store.rangeFromStart(...args),
+        async missedMessageRefs(session, afterId, limit) {
+          const missed = await store.missedMessageRefs(session, afterId, limit);
           await duringReplay();
           return missed;
         },
@@ -267,7 +162,8 @@ describe('Hub', () => {
           return ids;
         },
         messagesAfter: (...args) => store.messagesAfter(...args),
-        missedMessages: (...args) => store.missedMessages(...args),
+        missedMessageRefs: (...args) => store.missedMessageRefs(...args),
+        rangeFromStart: (...args) => store.rangeFromStart(...args),
       }),
     });
     const c1 = await f.conversations.create('alice', 0, ['bob']);

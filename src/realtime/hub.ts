@@ -18,13 +18,15 @@ import { membershipFrame, readFrame } from './event-frames.js';
 import { Frame } from './frame.js';
 import { noopHubMetrics } from './hub-metrics.js';
 import type { HubMetrics } from './hub-metrics.js';
+import { ReplayCursor } from './replay-cursor.js';
+import type { ReplayStore } from './replay-cursor.js';
 import type { Room } from './room.js';
 import { SessionIndex } from './session-index.js';
 import type { SessionEntry } from './session-index.js';
 import type { PushGrant, Wire } from './wire.js';
 
 /** The store reads the Hub makes: memberships, resume replays and gaps in a room's order. */
-export type HubStore = Pick<Store, 'joinedConversations' | 'missedMessages' | 'messagesAfter'>;
+export type HubStore = Pick<Store, 'joinedConversations' | 'messagesAfter'> & ReplayStore;
 
 export interface HubOptions {
   readonly store: HubStore;
@@ -33,8 +35,12 @@ export interface HubOptions {
   readonly logger: FastifyBaseLogger;
   /** Names this node in replacement events. */
   readonly nodeId: string;
+  /** Live frames queued for one connection before its wire's overflow policy applies. */
   readonly queueMaxMessages: number;
+  /** The same in UTF-8 bytes; also about the most one resume replay holds in memory. */
   readonly queueMaxBytes: number;
+  /** Connections this node holds at most; more are refused with `UnavailableError`. */
+  readonly maxConnections: number;
   /** Most messages one resume replays (the newest ones). */
   readonly replayLimit: number;
   readonly metrics?: HubMetrics;
@@ -52,6 +58,8 @@ export class Hub {
   private readonly metrics: HubMetrics;
   private readonly limits: QueueLimits;
   private readonly unsubscribe: () => void;
+  /** Replay pages being read from the store, with the flush that follows each. */
+  private readonly reads = new Map<Connection, Promise<void>>();
   private generationCounter = 0;
   private lastGenerationTime = 0;
   /** True while live delivery cannot be trusted (bus down): no connection is accepted. */
@@ -89,12 +97,17 @@ export class Hub {
   /**
    * Registers a connection, replacing any older one for (session, platform) on any node,
    * replays what it missed after `grant.lastMsgId`, then goes live. Resolves with the
-   * connection (possibly already closed, if a newer one replaced it meanwhile). Rejects with
-   * `UnavailableError` while suspended, or if the store fails.
+   * connection (possibly already closed, if a newer one replaced it meanwhile) once the replay's
+   * first page is read; later pages are read as the wire drains. Rejects with
+   * `UnavailableError` while suspended, when this node holds `maxConnections` already (a
+   * connection replacing one of its own here is let in), or if the store fails.
    */
   async attach(wire: Wire, grant: PushGrant): Promise<Connection> {
     if (this.suspended) throw new UnavailableError('live delivery unavailable; retry shortly');
     const { session, platform } = grant;
+    if (this.index.size >= this.o.maxConnections && !this.index.find(session, platform)) {
+      throw new UnavailableError('too many connections; retry shortly');
+    }
     const conn = new Connection(
       session,
       platform,
@@ -126,12 +139,22 @@ export class Hub {
       throw err;
     }
     this.delivered(conn.start());
+    this.readReplay(conn);
     return conn;
   }
 
-  /** The wire can take more: writes what is queued. */
+  /** The wire can take more: writes what is queued, reading the replay's next page if it needs one. */
   drained(conn: Connection): void {
     this.delivered(conn.flush());
+    this.readReplay(conn);
+  }
+
+  /**
+   * Resolves once no replay page is being read for `conn`, and what the last one brought is
+   * written as far as the wire takes it: a poll that must answer now waits for this first.
+   */
+  async settled(conn: Connection): Promise<void> {
+    for (let read = this.reads.get(conn); read; read = this.reads.get(conn)) await read;
   }
 
   /** The peer went away: forgets the connection without writing to it. */
@@ -188,11 +211,41 @@ export class Hub {
     if (count > 0) this.metrics.delivered(count);
   }
 
+  /** Plans the replay after `afterId` and reads its first page, ahead of any live frame. */
   private async replay(conn: Connection, afterId: string): Promise<void> {
-    const missed = await this.o.store.missedMessages(conn.session, afterId, this.o.replayLimit);
+    const { store, replayLimit } = this.o;
+    const replay = await ReplayCursor.plan(
+      store,
+      conn.session,
+      afterId,
+      replayLimit,
+      this.limits.maxBytes,
+    );
     if (conn.isClosed) return;
-    conn.mergeReplay(missed.map((m) => new Frame(m.MsgId, m.ConversationID, serializeMessage(m))));
-    this.metrics.replayed(missed.length);
+    conn.beginReplay(replay);
+    if (replay.length > 0) this.metrics.replayed(await replay.read());
+  }
+
+  /** Reads the replay's next page when its wire waits for one, then writes on. */
+  private readReplay(conn: Connection): void {
+    const replay = conn.pendingReplay;
+    if (replay === null || !replay.wantsRead || this.reads.has(conn)) return;
+    const read = replay.read().then(
+      (count) => {
+        this.reads.delete(conn);
+        this.metrics.replayed(count);
+        if (conn.pendingReplay === replay) this.drained(conn);
+      },
+      (err: unknown) => {
+        this.reads.delete(conn);
+        this.o.logger.warn(
+          { err: (err as Error).message, session: conn.session },
+          'replay read failed',
+        );
+        this.close(conn, CloseReason.Unavailable);
+      },
+    );
+    this.reads.set(conn, read);
   }
 
   private deliver(conn: Connection, frame: Frame): void {

@@ -31,6 +31,7 @@ export type MembershipSource = Pick<Store, 'joinedConversations'>;
 export class SessionIndex {
   private readonly sessions = new Map<string, Entry>();
   private readonly rooms = new Map<string, Room<SessionEntry>>();
+  private count = 0;
 
   constructor(
     private readonly store: MembershipSource,
@@ -41,9 +42,7 @@ export class SessionIndex {
 
   /** Number of connections held. */
   get size(): number {
-    let n = 0;
-    for (const e of this.sessions.values()) n += e.connections.size;
-    return n;
+    return this.count;
   }
 
   find(session: string, platform: number): Connection | undefined {
@@ -89,6 +88,7 @@ export class SessionIndex {
     const entry = this.entryFor(conn.session);
     const older = entry.connections.get(conn.platform);
     entry.connections.set(conn.platform, conn);
+    if (older === undefined) this.count++;
     return { older, loaded: entry.loaded };
   }
 
@@ -100,6 +100,7 @@ export class SessionIndex {
     const entry = this.sessions.get(conn.session);
     if (!entry || entry.connections.get(conn.platform) !== conn) return false;
     entry.connections.delete(conn.platform);
+    this.count--;
     if (entry.connections.size > 0) return true;
     this.sessions.delete(conn.session);
     for (const id of entry.conversations ?? []) this.leave(entry, id);
@@ -130,7 +131,10 @@ export class SessionIndex {
     entry.loaded = this.store.joinedConversations(session).then(
       (ids) => this.loaded(entry, ids),
       (err: unknown) => {
-        if (this.sessions.get(session) === entry) this.sessions.delete(session);
+        if (this.sessions.get(session) === entry) {
+          this.sessions.delete(session);
+          this.count -= entry.connections.size;
+        }
         throw err;
       },
     );

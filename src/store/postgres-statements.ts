@@ -73,10 +73,17 @@ export const RANGE_ASC = `SELECT ${messageColumns} FROM messages
   WHERE conversation_id = $1 AND msg_id >= $3 AND msg_id <= $4 ORDER BY msg_id ASC LIMIT $2`;
 export const RANGE_DESC = `SELECT ${messageColumns} FROM messages
   WHERE conversation_id = $1 AND msg_id >= $3 AND msg_id <= $4 ORDER BY msg_id DESC LIMIT $2`;
-/** `$1` the session, `$2` the id to read after, `$3` the limit. */
-export const MISSED = `SELECT ${messageColumns} FROM messages
-  WHERE conversation_id IN (SELECT conversation_id FROM members WHERE session = $1 AND state = ${Member})
-    AND msg_id > $2 ORDER BY msg_id DESC LIMIT $3`;
+/**
+ * `$1` the session, `$2` the id to read after, `$3` the limit: per conversation of the session,
+ * the newest `$3` ids after `$2` from the primary key (ids only), then the newest `$3` of those.
+ */
+export const MISSED_REFS = `SELECT m.msg_id AS "msgId", m.conversation_id AS "conversationId"
+  FROM members mb CROSS JOIN LATERAL (
+    SELECT conversation_id, msg_id FROM messages
+    WHERE conversation_id = mb.conversation_id AND msg_id > $2
+    ORDER BY msg_id DESC LIMIT $3) m
+  WHERE mb.session = $1 AND mb.state = ${Member}
+  ORDER BY m.msg_id DESC LIMIT $3`;
 
 export const LAST_MSG_ID = 'SELECT last_msg_id FROM conversations WHERE id = $1';
 export const GET_CONVERSATION = 'SELECT * FROM conversations WHERE id = $1';

@@ -1,10 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import pg from 'pg';
 import { MsgIdAllocator } from '../domain/msg-id.js';
 import { storeContract } from '../../test/contracts/store.contract.js';
 import { postgresUnavailable, startPostgres } from '../../test/helpers/postgres.js';
 import type { PostgresServer } from '../../test/helpers/postgres.js';
 import { skipReason } from '../../test/helpers/processes.js';
+import { MemberState } from './member-state.js';
+import { MISSED_REFS, RANGE_ASC } from './postgres-statements.js';
 import { PostgresStore } from './postgres-store.js';
 import type { AllocateMsgId, AppendResult } from './store.js';
 
@@ -114,5 +117,49 @@ describe('PostgresStore', { skip }, () => {
           byId.map((m) => m.id),
         );
       }));
+  });
+
+  describe('resume reads', () => {
+    /** The plan PostgreSQL picks for `text` with `values`, over 20 conversations of 5,000 messages. */
+    async function explain(text: string, values: unknown[]): Promise<string> {
+      const url = await server.createDatabase();
+      const store = await PostgresStore.open({
+        url,
+        timeoutMs: 5000,
+        allocatorFor: () => () => 'x',
+      });
+      await store.close();
+      const client = new pg.Client({ connectionString: url });
+      await client.connect();
+      try {
+        await client.query(`INSERT INTO members (conversation_id, session, state)
+          SELECT 'c' || c, s, ${MemberState.Member} FROM generate_series(0, 19) c, unnest(ARRAY['alice', 'bob']) s`);
+        await client.query(`INSERT INTO messages (conversation_id, msg_id, from_session, send_time, status, type, content)
+          SELECT 'c' || c, lpad(i::text, 8, '0'), 'bob', 0, 0, 0, repeat('x', 200)
+          FROM generate_series(0, 19) c, generate_series(1, 5000) i`);
+        await client.query('ANALYZE');
+        const { rows } = await client.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${text}`, values);
+        return rows.map((r) => r['QUERY PLAN']).join('\n');
+      } finally {
+        await client.end();
+      }
+    }
+
+    it('plans a resume from ids read per conversation off the primary key, never a scan', async () => {
+      const plan = await explain(MISSED_REFS, ['alice', '00000010', 1000]);
+      assert.match(plan, /Index (Only )?Scan Backward using messages_pkey on messages/, plan);
+      assert.doesNotMatch(plan, /Seq Scan on messages/, plan);
+    });
+
+    it("reads a page's range of one conversation off the primary key", async () => {
+      const plan = await explain(RANGE_ASC, ['c1', 100, '00000010', '00000110']);
+      assert.match(
+        plan,
+        /Index Cond: .*conversation_id = 'c1'.*msg_id >= '00000010'.*msg_id <= '00000110'/,
+        plan,
+      );
+      assert.match(plan, /messages_pkey/, plan);
+      assert.doesNotMatch(plan, /Seq Scan/, plan);
+    });
   });
 });

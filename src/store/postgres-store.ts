@@ -21,7 +21,7 @@ import {
   LAST_MSG_ID,
   MARK_READ,
   MEMBER_CURSORS,
-  MISSED,
+  MISSED_REFS,
   NEWEST,
   OLDEST,
   POLL_CURSOR,
@@ -36,6 +36,7 @@ import type {
   MarkReadResult,
   MemberCursor,
   MessageDraft,
+  MessageRef,
   SelfJoinResult,
   Store,
   UncheckedAppendResult,
@@ -290,8 +291,8 @@ export class PostgresStore implements Store {
     return rows.reverse();
   }
 
-  async missedMessages(session: string, afterId: string, limit: number): Promise<Message[]> {
-    const rows = await this.db.rows<Message>(MISSED, [session, afterId, limit]);
+  async missedMessageRefs(session: string, afterId: string, limit: number): Promise<MessageRef[]> {
+    const rows = await this.db.rows<MessageRef>(MISSED_REFS, [session, afterId, limit]);
     return rows.reverse();
   }
 

@@ -34,6 +34,13 @@ export interface SummaryRow {
   read_msg_id: string | null;
 }
 
+/**
+ * `conversation_id`, the id to read after, the limit: the newest ids after it, descending. Ids
+ * only, so the (conversation_id, msg_id) index answers it without reading a row.
+ */
+export const NEWEST_IDS_AFTER = `SELECT msg_id FROM messages WHERE conversation_id = ? AND msg_id > ?
+  ORDER BY msg_id DESC LIMIT ?`;
+
 /** Every query of `SqliteStore`, prepared once on its connection. */
 export function prepareStatements(db: Database.Database) {
   return {
@@ -101,11 +108,7 @@ export function prepareStatements(db: Database.Database) {
       `SELECT ${messageColumns} FROM messages WHERE conversation_id = ? AND msg_id >= ? AND msg_id <= ?
        ORDER BY msg_id DESC LIMIT ?`,
     ),
-    missed: db.prepare<[string, string, number], Message>(
-      `SELECT ${messageColumns} FROM messages
-       WHERE conversation_id IN (SELECT conversation_id FROM members WHERE session = ? AND state = ${Member})
-         AND msg_id > ? ORDER BY msg_id DESC LIMIT ?`,
-    ),
+    newestIdsAfter: db.prepare<[string, string, number], string>(NEWEST_IDS_AFTER).pluck(),
     memberCursor: db.prepare<[string, string], { state: number; read_msg_id: string | null }>(
       `SELECT m.state, ${cursorOf('m')} AS read_msg_id FROM members m
        WHERE m.conversation_id = ? AND m.session = ?`,

@@ -21,6 +21,7 @@ import type {
   MarkReadResult,
   MemberCursor,
   MessageDraft,
+  MessageRef,
   SelfJoinResult,
   Store,
   UncheckedAppendResult,
@@ -42,6 +43,25 @@ export interface SqliteStoreOptions extends WalControlOptions {
    * milliseconds; 0 (the default) commits once per event-loop turn.
    */
   readonly commitWindowMs?: number;
+}
+
+/** The newest `limit` of two ascending lists, merged ascending. */
+function newestOf(a: readonly MessageRef[], b: readonly MessageRef[], limit: number): MessageRef[] {
+  const out: MessageRef[] = [];
+  let i = a.length - 1;
+  let j = b.length - 1;
+  while (out.length < limit && (i >= 0 || j >= 0)) {
+    const x = a[i];
+    const y = b[j];
+    if (y === undefined || (x !== undefined && x.msgId > y.msgId)) {
+      out.push(x as MessageRef);
+      i--;
+    } else {
+      out.push(y);
+      j--;
+    }
+  }
+  return out.reverse();
 }
 
 /** The embedded store: one SQLite file in WAL mode, every query a prepared statement. */
@@ -320,8 +340,22 @@ export class SqliteStore implements Store {
     return this.run(() => this.q.rangeDesc.all(conversationId, startId, endId, limit).reverse());
   }
 
-  missedMessages(session: string, afterId: string, limit: number): Promise<Message[]> {
-    return this.run(() => this.q.missed.all(session, afterId, limit).reverse());
+  /**
+   * One bounded index read per conversation; once `limit` refs are kept, each later read starts
+   * above the oldest kept, so it reads only ids that displace one.
+   */
+  missedMessageRefs(session: string, afterId: string, limit: number): Promise<MessageRef[]> {
+    return this.run(() => {
+      let kept: MessageRef[] = [];
+      for (const { conversation_id: conversationId } of this.q.joined.all(session)) {
+        const oldest = kept.length >= limit ? (kept[0] as MessageRef).msgId : afterId;
+        const ids = this.q.newestIdsAfter.all(conversationId, oldest, limit);
+        if (ids.length === 0) continue;
+        const refs = ids.reverse().map((msgId) => ({ msgId, conversationId }));
+        kept = newestOf(kept, refs, limit);
+      }
+      return kept;
+    });
   }
 
   /** Joins the appends' group commit: a poll answer costs no commit of its own. */

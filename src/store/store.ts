@@ -74,6 +74,12 @@ export function appendedResult(
   };
 }
 
+/** Where a message stands, without its contents: what a resume replay plans with. */
+export interface MessageRef {
+  readonly msgId: string;
+  readonly conversationId: string;
+}
+
 /** Outcome of a session asking to join by itself (`already-member`: nothing changed). */
 export type SelfJoinResult = 'joined' | 'already-member' | 'not-found' | 'kicked';
 
@@ -179,10 +185,13 @@ export interface MessageStore {
   ): Promise<Message[]>;
 
   /**
-   * Messages after `afterId` in every conversation `session` is a member of, the newest
-   * `limit` of them when more exist, ascending. Used for resume.
+   * Where a resume replay stands: the newest `limit` messages after `afterId` across every
+   * conversation `session` is a current member of, as ids only, ascending by MsgId. Read per
+   * conversation from the (conversation_id, msg_id) index, at most `limit` ids from each: never
+   * message contents, never a scan of history. The replay then reads the contents a page at a
+   * time with `rangeFromStart`; per conversation the refs are a contiguous run of its ids.
    */
-  missedMessages(session: string, afterId: string, limit: number): Promise<Message[]>;
+  missedMessageRefs(session: string, afterId: string, limit: number): Promise<MessageRef[]>;
 }
 
 /** A member's read cursor in one conversation. */

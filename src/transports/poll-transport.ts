@@ -21,7 +21,7 @@ export interface PollPositions {
 }
 
 export interface PollTransportOptions {
-  readonly hub: Pick<Hub, 'find' | 'attach' | 'detach' | 'drained'>;
+  readonly hub: Pick<Hub, 'find' | 'attach' | 'detach' | 'drained' | 'settled'>;
   readonly positions: PollPositions;
   readonly clock: Clock;
   /** How long a place is kept after a poll ends, in ms. */
@@ -56,8 +56,12 @@ export class PollTransport implements Transport {
       session.wait(resolve, options.batch, clock.now() + options.timeoutSec * 1000);
       request.raw.once('close', () => session.cancel(resolve, clock.now()));
       hub.drained(place);
-      if (options.timeoutSec === 0 && session.cancel(resolve, clock.now()))
-        resolve({ status: 204 });
+      // A page of the resume replay may still be on its way from the store: it answers first.
+      if (options.timeoutSec === 0) {
+        void hub.settled(place).then(() => {
+          if (session.cancel(resolve, clock.now())) resolve({ status: 204 });
+        });
+      }
     });
     session.touch(clock.now());
     if (answer.status === 200 || answer.status === 204) {

@@ -185,7 +185,7 @@ export function messageStoreContract(name: string, factory: StoreFactory<Message
         }));
     });
 
-    describe('missedMessages', () => {
+    describe('missedMessageRefs', () => {
       /** alice is in c1 and c2, left c3 and was kicked from c4; c5 is bob's alone. */
       async function setup(store: Messages) {
         const c1 = await conversation(store, ['alice', 'bob']);
@@ -203,34 +203,62 @@ export function messageStoreContract(name: string, factory: StoreFactory<Message
           await send(store, c4, 'bob');
           await send(store, c5, 'bob');
         }
-        return { hers: ids(hers), c1, c2 };
+        return { hers, c1, c2 };
       }
+      const refsOf = (messages: readonly Message[]) =>
+        messages.map((m) => ({ msgId: m.MsgId, conversationId: m.ConversationID }));
 
       it('returns what came after the id in every conversation of the session, ascending', () =>
         withStore(async (store) => {
           const { hers } = await setup(store);
-          const cursor = hers[2] as string;
-          const missed = await store.missedMessages('alice', cursor, 1000);
-          assert.deepEqual(ids(missed), hers.slice(3));
-          assertStrictlyIncreasing(ids(missed));
-          assert.deepEqual(ids(await store.missedMessages('alice', LOWEST_ID, 1000)), hers);
-          assert.deepEqual(await store.missedMessages('alice', hers.at(-1) as string, 1000), []);
+          const cursor = hers[2]?.MsgId as string;
+          const missed = await store.missedMessageRefs('alice', cursor, 1000);
+          assert.deepEqual(missed, refsOf(hers.slice(3)));
+          assertStrictlyIncreasing(missed.map((r) => r.msgId));
+          assert.deepEqual(await store.missedMessageRefs('alice', LOWEST_ID, 1000), refsOf(hers));
+          const last = hers.at(-1)?.MsgId as string;
+          assert.deepEqual(await store.missedMessageRefs('alice', last, 1000), []);
         }));
 
       it('leaves out conversations the session left or was kicked from', () =>
         withStore(async (store) => {
           const { c1, c2 } = await setup(store);
-          const missed = await store.missedMessages('alice', LOWEST_ID, 1000);
+          const missed = await store.missedMessageRefs('alice', LOWEST_ID, 1000);
           assert.equal(missed.length, 8);
-          assert.ok(missed.every((msg) => msg.ConversationID === c1 || msg.ConversationID === c2));
-          assert.deepEqual(await store.missedMessages('nobody', LOWEST_ID, 1000), []);
+          assert.ok(missed.every((r) => r.conversationId === c1 || r.conversationId === c2));
+          assert.deepEqual(await store.missedMessageRefs('nobody', LOWEST_ID, 1000), []);
         }));
 
-      it('keeps the newest `limit` messages when more exist, ascending', () =>
+      it('keeps the newest `limit` messages when more exist, ascending, whichever conversation holds them', () =>
         withStore(async (store) => {
-          const { hers } = await setup(store);
-          const missed = await store.missedMessages('alice', hers[0] as string, 3);
-          assert.deepEqual(ids(missed), hers.slice(-3));
+          const { hers, c1, c2 } = await setup(store);
+          const after = hers[0]?.MsgId as string;
+          assert.deepEqual(
+            await store.missedMessageRefs('alice', after, 3),
+            refsOf(hers.slice(-3)),
+          );
+          // Newer messages in the conversation alice joined first, then in her second one.
+          const newer: Message[] = [];
+          for (const c of [c1, c1, c2]) newer.push(await send(store, c, 'alice'));
+          assert.deepEqual(
+            await store.missedMessageRefs('alice', after, 4),
+            refsOf([...hers.slice(-1), ...newer]),
+          );
+          assert.deepEqual(
+            await store.missedMessageRefs('alice', after, 2),
+            refsOf(newer.slice(-2)),
+          );
+        }));
+
+      it('gives each conversation a run of its ids that rangeFromStart reads back whole', () =>
+        withStore(async (store) => {
+          const { hers, c1, c2 } = await setup(store);
+          const missed = await store.missedMessageRefs('alice', hers[1]?.MsgId as string, 5);
+          for (const c of [c1, c2]) {
+            const run = missed.filter((r) => r.conversationId === c).map((r) => r.msgId);
+            const read = await store.rangeFromStart(c, run[0] as string, run.at(-1) as string, 100);
+            assert.deepEqual(ids(read), run, c);
+          }
         }));
     });
   });
