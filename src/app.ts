@@ -1,5 +1,7 @@
 import { randomInt } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
+import type { Server } from 'node:http';
+import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { Bus } from './bus/bus.js';
@@ -10,7 +12,7 @@ import type { Settings } from './config/settings.js';
 import { registerDemoRoutes } from './demo/demo-routes.js';
 import { MAX_NODE_ID, MsgIdAllocator } from './domain/msg-id.js';
 import { innerOnly } from './http/auth.js';
-import { corsHeaders, createHttpServer } from './http/server.js';
+import { corsHeaders, createHttpServer, refuseWhileDraining } from './http/server.js';
 import { registerInnerRoutes } from './http/routes/inner-routes.js';
 import { registerMiscRoutes } from './http/routes/misc-routes.js';
 import { registerNotifyRoutes } from './http/routes/notify-routes.js';
@@ -40,6 +42,27 @@ export interface AppOptions {
    * `app.hub.tick()` (tests do this instead of sleeping).
    */
   readonly clock?: Clock;
+}
+
+/** Resolves as `work` does, or after `ms` with a warning naming `what` (a close must not hang the exit). */
+async function within(
+  work: Promise<void>,
+  ms: number,
+  what: string,
+  logger: FastifyBaseLogger,
+): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<void>((resolve) => {
+    timer = setTimeout(() => {
+      logger.warn({ what, ms }, 'close did not finish within the shutdown grace period');
+      resolve();
+    }, ms);
+  });
+  try {
+    await Promise.race([work, late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Most messages a resume replays (the newest ones); older ones are for the history endpoints. */
@@ -205,6 +228,8 @@ export async function buildApp(settings: Settings, options: AppOptions = {}): Pr
     maxBodyBytes: settings.maxBodyBytes,
     trustProxy: settings.trustProxy,
   });
+  const startDraining = refuseWhileDraining(http);
+  const sockets = new OpenSockets(http.server);
   registerMiscRoutes(http, async () => {
     await store.ping();
     await bus.ping();
@@ -253,19 +278,75 @@ export async function buildApp(settings: Settings, options: AppOptions = {}): Pr
       closing ??= (async () => {
         if (ticker) clearInterval(ticker);
         if (sweep) clearInterval(sweep);
-        const stopped = http.close();
+        startDraining();
         hub.closeAll(CloseReason.GoingAway);
-        // In-flight requests get the grace period; then whatever still holds a socket is cut.
-        const deadline = setTimeout(() => {
+        const { lingerMs, cutMs } = shutdownTimes(settings.shutdownGraceMs);
+        const started = Date.now();
+        // Whatever still holds a socket when the grace period (less the part kept for the bus
+        // and store) is over is cut; its request, if any, gets no answer.
+        const cut = setTimeout(() => {
           http.server.closeAllConnections();
           ws.destroyAll();
-        }, settings.shutdownGraceMs);
-        await stopped;
-        clearTimeout(deadline);
-        await bus.close();
-        await store.close();
+        }, cutMs);
+        try {
+          await sockets.lingered(lingerMs);
+          // Stops listening and closes the connections still idle; each busy one ends after
+          // its answer (`Connection: close`), so this resolves once every in-flight request
+          // has been answered, or at the cut.
+          await http.close();
+        } finally {
+          clearTimeout(cut);
+        }
+        // Messages accepted above were published before they were answered: the bus flushes
+        // them, then the store closes (committing any append still queued).
+        const left = (): number => Math.max(0, settings.shutdownGraceMs - (Date.now() - started));
+        await within(bus.close(), left(), 'bus', logger);
+        await within(store.close(), left(), 'store', logger);
       })();
       return closing;
     },
   };
+}
+
+/**
+ * When, after shutdown begins, idle connections close (`lingerMs`) and the rest are cut
+ * (`cutMs`). A connection idle when shutdown begins may already carry a request the server has
+ * not read yet (a keep-alive client sends its next request the moment it has an answer):
+ * closing it at once would reset that request unanswered, so it lingers long enough for such a
+ * request to arrive and be refused with 503. The last part of the grace period is kept for
+ * closing the bus and the store.
+ */
+export function shutdownTimes(graceMs: number): { lingerMs: number; cutMs: number } {
+  const reserveMs = Math.min(1000, Math.floor(graceMs / 5));
+  return { lingerMs: Math.min(250, Math.floor(graceMs / 10)), cutMs: graceMs - reserveMs };
+}
+
+/** The server's open sockets; `lingered` waits on them. */
+class OpenSockets {
+  private readonly sockets = new Set<Socket>();
+  private onEmpty: (() => void) | undefined;
+
+  constructor(server: Server) {
+    server.on('connection', (socket: Socket) => {
+      this.sockets.add(socket);
+      socket.once('close', () => {
+        this.sockets.delete(socket);
+        if (this.sockets.size === 0) this.onEmpty?.();
+      });
+    });
+  }
+
+  /** Resolves after `ms`, or sooner once no socket is open. */
+  lingered(ms: number): Promise<void> {
+    if (this.sockets.size === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.onEmpty = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.onEmpty = done;
+    });
+  }
 }

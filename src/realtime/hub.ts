@@ -46,6 +46,8 @@ export class Hub {
   private lastGenerationTime = 0;
   /** True while live delivery cannot be trusted (bus down): no connection is accepted. */
   private suspended = false;
+  /** Set by `closeAll` (shutdown): no connection is accepted again. */
+  private closed = false;
 
   constructor(private readonly o: HubOptions) {
     this.metrics = o.metrics ?? noopHubMetrics;
@@ -73,7 +75,9 @@ export class Hub {
    * `UnavailableError` while suspended, or if the store fails.
    */
   async attach(wire: Wire, grant: PushGrant): Promise<Connection> {
-    if (this.suspended) throw new UnavailableError('live delivery unavailable; retry shortly');
+    if (this.suspended || this.closed) {
+      throw new UnavailableError('live delivery unavailable; retry shortly');
+    }
     const { session, platform } = grant;
     const conn = new Connection(session, platform, this.nextGeneration(), wire, grant.expiresAtMs);
     const { older, loaded } = this.index.add(conn);
@@ -132,6 +136,7 @@ export class Hub {
 
   /** Ends every connection (shutdown) and stops listening to the bus. */
   closeAll(reason: CloseReason): void {
+    this.closed = true;
     this.unsubscribe();
     for (const conn of this.index.all()) this.close(conn, reason);
   }
