@@ -1,7 +1,5 @@
 import { randomInt } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
-import type { Server } from 'node:http';
-import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { Bus } from './bus/bus.js';
@@ -12,6 +10,7 @@ import type { Settings } from './config/settings.js';
 import { registerDemoRoutes } from './demo/demo-routes.js';
 import { MAX_NODE_ID, MsgIdAllocator } from './domain/msg-id.js';
 import { innerOnly } from './http/auth.js';
+import { OpenSockets } from './http/open-sockets.js';
 import { corsHeaders, createHttpServer, refuseWhileDraining } from './http/server.js';
 import { registerInnerRoutes } from './http/routes/inner-routes.js';
 import { registerMiscRoutes } from './http/routes/misc-routes.js';
@@ -319,34 +318,4 @@ export async function buildApp(settings: Settings, options: AppOptions = {}): Pr
 export function shutdownTimes(graceMs: number): { lingerMs: number; cutMs: number } {
   const reserveMs = Math.min(1000, Math.floor(graceMs / 5));
   return { lingerMs: Math.min(250, Math.floor(graceMs / 10)), cutMs: graceMs - reserveMs };
-}
-
-/** The server's open sockets; `lingered` waits on them. */
-class OpenSockets {
-  private readonly sockets = new Set<Socket>();
-  private onEmpty: (() => void) | undefined;
-
-  constructor(server: Server) {
-    server.on('connection', (socket: Socket) => {
-      this.sockets.add(socket);
-      socket.once('close', () => {
-        this.sockets.delete(socket);
-        if (this.sockets.size === 0) this.onEmpty?.();
-      });
-    });
-  }
-
-  /** Resolves after `ms`, or sooner once no socket is open. */
-  lingered(ms: number): Promise<void> {
-    if (this.sockets.size === 0) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = (): void => {
-        clearTimeout(timer);
-        this.onEmpty = undefined;
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.onEmpty = done;
-    });
-  }
 }
