@@ -211,7 +211,9 @@ export async function buildApp(settings: Settings, options: AppOptions = {}): Pr
     metrics,
   });
   live.hub = hub;
-  const conversations = new ConversationService(store, bus, onBusError);
+  const conversations = new ConversationService(store, bus, onBusError, (event) =>
+    hub.applyHere(event),
+  );
   const messages = new MessageService(
     store,
     bus,

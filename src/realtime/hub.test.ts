@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import { pino } from 'pino';
 import { ManualClock } from '../../test/helpers/manual-clock.js';
+import { Changes } from '../../test/helpers/wait.js';
 import { MemoryBus } from '../bus/memory-bus.js';
 import { UnavailableError } from '../domain/errors.js';
 import { serializeMessage } from '../domain/message.js';
@@ -15,12 +16,15 @@ import type { Frame } from './frame.js';
 import { Hub } from './hub.js';
 import type { HubStore } from './hub.js';
 import type { OverflowPolicy, PushGrant, Wire } from './wire.js';
+import { GAP_WAIT_MS } from './room.js';
+import type { Bus, BusEvent, BusHandler } from '../bus/bus.js';
 
 /** A wire that records what it is given; `room` is its capacity (Infinity: always ready). */
 class FakeWire implements Wire {
   readonly protocol = 'ws' as const;
   readonly written: Frame[] = [];
   closedWith: CloseReason | null = null;
+  private readonly writes = new Changes();
   alive = true;
 
   constructor(
@@ -38,6 +42,12 @@ class FakeWire implements Wire {
 
   write(frames: readonly Frame[]): void {
     this.written.push(...frames);
+    this.writes.notify();
+  }
+
+  /** Resolves once `n` frames have been written. */
+  wrote(n: number): Promise<void> {
+    return this.writes.until(() => this.written.length >= n, 5000, `${n} frames`);
   }
 
   tick(): boolean {
@@ -49,9 +59,53 @@ class FakeWire implements Wire {
   }
 }
 
+/** A fault the test injected; the services report it and go on. */
+class InjectedFault extends Error {}
+
+/** The in-process bus, with faults injected on request: lost events and failed publishes. */
+class FaultyBus implements Bus {
+  private readonly inner = new MemoryBus();
+  private dropping = 0;
+  private rejecting = 0;
+
+  /** The next `n` publishes resolve, but no subscriber sees them. */
+  drop(n: number): void {
+    this.dropping = n;
+  }
+
+  /** The next `n` publishes reject. */
+  reject(n: number): void {
+    this.rejecting = n;
+  }
+
+  publish(event: BusEvent): Promise<void> {
+    if (this.rejecting > 0) {
+      this.rejecting--;
+      return Promise.reject(new InjectedFault('bus unavailable'));
+    }
+    if (this.dropping > 0) {
+      this.dropping--;
+      return Promise.resolve();
+    }
+    return this.inner.publish(event);
+  }
+
+  subscribe(handler: BusHandler): () => void {
+    return this.inner.subscribe(handler);
+  }
+
+  ping(): Promise<void> {
+    return this.inner.ping();
+  }
+
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}
+
 interface Fixture {
   readonly hub: Hub;
-  readonly bus: MemoryBus;
+  readonly bus: FaultyBus;
   readonly clock: ManualClock;
   readonly conversations: ConversationService;
   /** Stores a message and announces it on the bus; resolves once the Hub has routed it. */
@@ -77,10 +131,12 @@ afterEach(async () => {
 function fixture(options: FixtureOptions = {}): Fixture {
   const ids = new MsgIdAllocator(1);
   const store = new SqliteStore(':memory:', { allocator: (last) => ids.next(last) });
-  const bus = new MemoryBus();
+  const bus = new FaultyBus();
   const clock = new ManualClock();
-  const fail = (err: unknown): void => assert.fail(err as Error);
-  const conversations = new ConversationService(store, bus, fail);
+  const fail = (err: unknown): void => {
+    if (!(err instanceof InjectedFault)) assert.fail(err as Error);
+  };
+  const conversations = new ConversationService(store, bus, fail, (event) => hub.applyHere(event));
   const messages = new MessageService(store, bus, conversations, 4096, fail);
   const hub = new Hub({
     store: options.hubStore?.(store) ?? store,
@@ -207,6 +263,7 @@ describe('Hub', () => {
     const f = fixture({
       hubStore: (store) => ({
         joinedConversations: (s) => store.joinedConversations(s),
+        lastMsgId: (c) => store.lastMsgId(c),
         messagesAfter: (...args) => store.messagesAfter(...args),
         async missedMessages(session, afterId, limit) {
           const missed = await store.missedMessages(session, afterId, limit);
@@ -264,6 +321,7 @@ describe('Hub', () => {
           await gate;
           return ids;
         },
+        lastMsgId: (c) => store.lastMsgId(c),
         messagesAfter: (...args) => store.messagesAfter(...args),
         missedMessages: (...args) => store.missedMessages(...args),
       }),
@@ -316,6 +374,54 @@ describe('Hub', () => {
     f.hub.tick();
     assert.equal(expiring.closedWith, CloseReason.Expired);
     assert.equal(dead.closedWith, CloseReason.HeartbeatTimeout);
+    assert.equal(f.hub.size, 0);
+  });
+
+  it('fills from the store a message whose announcement was lost before the first one a room sees', async () => {
+    const f = fixture();
+    const c = await f.conversations.create('alice', 0, ['bob']);
+    const wire = new FakeWire();
+    await f.attach('alice', wire);
+    f.bus.drop(1);
+    const lost = await f.send(c, 'bob', 'its announcement is lost');
+    const next = await f.send(c, 'bob', 'announced');
+    assert.deepEqual(wire.ids, [], 'waits for the one before it');
+    const filled = wire.wrote(2);
+    f.clock.advance(GAP_WAIT_MS);
+    await filled;
+    assert.deepEqual(wire.ids, [lost.MsgId, next.MsgId]);
+  });
+
+  it('stops delivering to a kicked session here, closing its connections, when the bus cannot announce the kick', async () => {
+    const f = fixture();
+    const c = await f.conversations.create('alice', 0, ['bob']);
+    const [bob1, bob2, alice] = [new FakeWire(), new FakeWire(), new FakeWire()];
+    await f.attach('bob', bob1, null, 1);
+    await f.attach('bob', bob2, null, 2);
+    await f.attach('alice', alice);
+    f.bus.reject(1);
+    await assert.rejects(f.conversations.kick(c, ['bob']), UnavailableError);
+    assert.equal(bob1.closedWith, CloseReason.Unavailable);
+    assert.equal(bob2.closedWith, CloseReason.Unavailable);
+    assert.equal(alice.closedWith, null, 'other members stay');
+    const after = await f.send(c, 'alice', 'after the kick');
+    assert.deepEqual(alice.ids, [after.MsgId]);
+    assert.deepEqual([...bob1.ids, ...bob2.ids], []);
+    // Reconnecting reads the memberships from the store, where the kick is.
+    const again = new FakeWire();
+    await f.attach('bob', again);
+    await f.send(c, 'alice', 'still kicked');
+    assert.deepEqual(again.ids, []);
+  });
+
+  it('follows a leave here when the bus cannot announce it', async () => {
+    const f = fixture();
+    const c = await f.conversations.create('alice', 0, ['bob']);
+    const bob = new FakeWire();
+    await f.attach('bob', bob);
+    f.bus.reject(1);
+    await assert.rejects(f.conversations.leave(c, 'bob'), UnavailableError);
+    assert.equal(bob.closedWith, CloseReason.Unavailable);
     assert.equal(f.hub.size, 0);
   });
 });

@@ -37,6 +37,8 @@ export class SessionIndex {
     private readonly clock: Clock,
     /** Called when a room's gap has stayed open too long; see `Room`. */
     private readonly onGap: GapHandler<SessionEntry>,
+    /** Called with each new room, which waits for its `start`. */
+    private readonly onRoom: (room: Room<SessionEntry>) => void,
   ) {}
 
   /** Number of connections held. */
@@ -55,6 +57,11 @@ export class SessionIndex {
     const out: Connection[] = [];
     for (const e of this.sessions.values()) for (const c of e.connections.values()) out.push(c);
     return out;
+  }
+
+  /** A session's connections here, as a snapshot safe to close while iterating. */
+  connectionsOf(session: string): Connection[] {
+    return [...(this.sessions.get(session)?.connections.values() ?? [])];
   }
 
   /** The room of a conversation with at least one member connected here. */
@@ -134,6 +141,7 @@ export class SessionIndex {
     if (!room) {
       room = new Room<SessionEntry>(conversationId, this.clock, this.onGap);
       this.rooms.set(conversationId, room);
+      this.onRoom(room);
     }
     room.members.add(entry);
   }

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { MAX_CONVERSATION_TYPE, MIN_CONVERSATION_TYPE } from '../domain/conversation.js';
 import type { ConversationDetail } from '../domain/conversation.js';
 import { ErrorCode, ImError, UnavailableError } from '../domain/errors.js';
-import type { Bus } from '../bus/bus.js';
+import type { Bus, MembershipEvent } from '../bus/bus.js';
 import type { ConversationStore } from '../store/store.js';
 
 /** Throws 90010 unless `type` is an integer in 0..15. */
@@ -18,6 +18,11 @@ export class ConversationService {
     private readonly store: ConversationStore,
     private readonly bus: Bus,
     private readonly onBusError: (err: unknown) => void,
+    /**
+     * Given a change the bus did not take, so that this node at least follows it: a kicked
+     * session must not keep receiving here.
+     */
+    private readonly applyHere: (event: MembershipEvent) => void = () => {},
   ) {}
 
   /** Throws 10005 when the conversation does not exist, 10004 when `session` is not a current member. */
@@ -103,7 +108,8 @@ export class ConversationService {
   /**
    * Tells every node's Hub, and resolves once the bus has taken the event, so a message sent
    * after the answer is routed by the new membership everywhere. If the bus fails, the change
-   * is stored but the caller gets 503 and may retry (every membership call is idempotent).
+   * is stored and applied on this node (`applyHere`), and the caller gets 503 and may retry
+   * (every membership call is idempotent) until the other nodes are told.
    */
   private async announce(
     conversationId: string,
@@ -111,10 +117,12 @@ export class ConversationService {
     change: 'joined' | 'left',
   ): Promise<void> {
     if (sessions.length === 0) return;
+    const event: MembershipEvent = { type: 'membership', conversationId, sessions, change };
     try {
-      await this.bus.publish({ type: 'membership', conversationId, sessions, change });
+      await this.bus.publish(event);
     } catch (err) {
       this.onBusError(err);
+      this.applyHere(event);
       throw new UnavailableError('membership stored, but other nodes could not be told; retry');
     }
   }
