@@ -10,7 +10,8 @@ import type { Settings } from './config/settings.js';
 import { registerDemoRoutes } from './demo/demo-routes.js';
 import { MAX_NODE_ID, MsgIdAllocator } from './domain/msg-id.js';
 import { InnerGate } from './http/auth.js';
-import { corsHeaders, createHttpServer } from './http/server.js';
+import { OpenSockets } from './http/open-sockets.js';
+import { corsHeaders, createHttpServer, refuseWhileDraining } from './http/server.js';
 import { registerInnerRoutes, registerPresenceRoutes } from './http/routes/inner-routes.js';
 import { registerMiscRoutes } from './http/routes/misc-routes.js';
 import { registerNotifyRoutes } from './http/routes/notify-routes.js';
@@ -45,6 +46,27 @@ export interface AppOptions {
    * `app.hub.tick()` (tests do this instead of sleeping).
    */
   readonly clock?: Clock;
+}
+
+/** Resolves as `work` does, or after `ms` with a warning naming `what` (a close must not hang the exit). */
+async function within(
+  work: Promise<void>,
+  ms: number,
+  what: string,
+  logger: FastifyBaseLogger,
+): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<void>((resolve) => {
+    timer = setTimeout(() => {
+      logger.warn({ what, ms }, 'close did not finish within the shutdown grace period');
+      resolve();
+    }, ms);
+  });
+  try {
+    await Promise.race([work, late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Most messages a resume replays (the newest ones); older ones are for the history endpoints. */
@@ -260,6 +282,7 @@ export async function buildApp(settings: Settings, options: AppOptions = {}): Pr
     bus,
     onBusError,
     RateLimiter.perMinute(settings.joinRate, clock),
+    (event) => hub.applyHere(event),
   );
   const messages = new MessageService(
     store,
@@ -279,6 +302,8 @@ export async function buildApp(settings: Settings, options: AppOptions = {}): Pr
     trustProxy: settings.trustProxy,
     requestTimeoutMs: settings.requestTimeoutMs,
   });
+  const startDraining = refuseWhileDraining(http);
+  const sockets = new OpenSockets(http.server);
   registerMiscRoutes(http, async () => {
     await store.ping();
     await bus.ping();
@@ -342,19 +367,45 @@ export async function buildApp(settings: Settings, options: AppOptions = {}): Pr
         presence.stop();
         revocations.stop();
         if (keySweep) clearInterval(keySweep);
-        const stopped = http.close();
+        startDraining();
         hub.closeAll(CloseReason.GoingAway);
-        // In-flight requests get the grace period; then whatever still holds a socket is cut.
-        const deadline = setTimeout(() => {
+        const { lingerMs, cutMs } = shutdownTimes(settings.shutdownGraceMs);
+        const started = Date.now();
+        // Whatever still holds a socket when the grace period (less the part kept for the bus
+        // and store) is over is cut; its request, if any, gets no answer.
+        const cut = setTimeout(() => {
           http.server.closeAllConnections();
           ws.destroyAll();
-        }, settings.shutdownGraceMs);
-        await stopped;
-        clearTimeout(deadline);
-        await bus.close();
-        await store.close();
+        }, cutMs);
+        try {
+          await sockets.lingered(lingerMs);
+          // Stops listening and closes the connections still idle; each busy one ends after
+          // its answer (`Connection: close`), so this resolves once every in-flight request
+          // has been answered, or at the cut.
+          await http.close();
+        } finally {
+          clearTimeout(cut);
+        }
+        // Messages accepted above were published before they were answered: the bus flushes
+        // them, then the store closes (committing any append still queued).
+        const left = (): number => Math.max(0, settings.shutdownGraceMs - (Date.now() - started));
+        await within(bus.close(), left(), 'bus', logger);
+        await within(store.close(), left(), 'store', logger);
       })();
       return closing;
     },
   };
+}
+
+/**
+ * When, after shutdown begins, idle connections close (`lingerMs`) and the rest are cut
+ * (`cutMs`). A connection idle when shutdown begins may already carry a request the server has
+ * not read yet (a keep-alive client sends its next request the moment it has an answer):
+ * closing it at once would reset that request unanswered, so it lingers long enough for such a
+ * request to arrive and be refused with 503. The last part of the grace period is kept for
+ * closing the bus and the store.
+ */
+export function shutdownTimes(graceMs: number): { lingerMs: number; cutMs: number } {
+  const reserveMs = Math.min(1000, Math.floor(graceMs / 5));
+  return { lingerMs: Math.min(250, Math.floor(graceMs / 10)), cutMs: graceMs - reserveMs };
 }

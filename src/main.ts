@@ -28,7 +28,11 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     app.http.log.info({ signal }, 'shutting down');
-    const force = setTimeout(() => process.exit(1), settings.shutdownGraceMs + 5000);
+    // app.close() finishes within the grace period; this only catches a close that hangs.
+    const force = setTimeout(() => {
+      app.http.log.error({ signal }, 'shutdown did not finish in time');
+      process.exit(1);
+    }, settings.shutdownGraceMs + 2000);
     force.unref();
     app.close().then(
       () => process.exit(0),

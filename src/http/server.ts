@@ -110,6 +110,31 @@ function logsInfo(level: string): boolean {
   return (levelRank[level] ?? 0) <= levelRank.info!;
 }
 
+/**
+ * Adds the shutdown hooks and returns the switch that starts draining: from then on every new
+ * request is answered 503 / 10002, and every answer (those in flight included) carries
+ * `Connection: close`, so no keep-alive connection takes another request. Call before routes
+ * are registered.
+ */
+export function refuseWhileDraining(app: FastifyInstance): () => void {
+  let draining = false;
+  app.addHook('onRequest', (_request, reply, done) => {
+    if (!draining) {
+      done();
+      return;
+    }
+    void reply.header('connection', 'close');
+    refuse(reply, ErrorCode.Internal, 'server shutting down; retry', 503);
+  });
+  app.addHook('onSend', (_request, reply, payload, done) => {
+    if (draining) void reply.header('connection', 'close');
+    done(null, payload);
+  });
+  return () => {
+    draining = true;
+  };
+}
+
 /** Fastify with the contract's envelope, error mapping, CORS and one log line per request. */
 export function createHttpServer(options: HttpOptions): FastifyInstance {
   const app = Fastify({
@@ -117,7 +142,10 @@ export function createHttpServer(options: HttpOptions): FastifyInstance {
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: options.maxBodyBytes,
     trustProxy: options.trustProxy.length > 0 ? [...options.trustProxy] : false,
-    return503OnClosing: true,
+    // Shutdown answers are ours (`refuseWhileDraining`), in the envelope; the app's close()
+    // decides when idle connections go.
+    return503OnClosing: false,
+    forceCloseConnections: false,
     // Node closes a connection whose request (headers and body) is not whole in time; a push
     // stream's request is whole once open. The check runs every second, not every 30 s.
     requestTimeout: options.requestTimeoutMs,
@@ -128,7 +156,6 @@ export function createHttpServer(options: HttpOptions): FastifyInstance {
       keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
       connectionsCheckingInterval: Math.min(1000, options.requestTimeoutMs),
     },
-    forceCloseConnections: 'idle',
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },

@@ -34,6 +34,7 @@ describe('Hub resume replay', () => {
     const f = fixture({
       hubStore: (store) => ({
         joinedConversations: (s) => store.joinedConversations(s),
+        lastMsgId: (c) => store.lastMsgId(c),
         messagesAfter: (...args) => store.messagesAfter(...args),
         missedMessageRefs: (...args) => store.missedMessageRefs(...args),
         async rangeFromStart(...args) {
@@ -105,6 +106,7 @@ describe('Hub resume replay', () => {
     const f = fixture({
       hubStore: (store) => ({
         joinedConversations: (s) => store.joinedConversations(s),
+        lastMsgId: (c) => store.lastMsgId(c),
         messagesAfter: (...args) => store.messagesAfter(...args),
         missedMessageRefs: (...args) => store.missedMessageRefs(...args),
         rangeFromStart: (...args) =>

@@ -5,6 +5,7 @@ import { UnavailableError } from '../domain/errors.js';
 import { serializeMessage } from '../domain/message.js';
 import type { Message } from '../domain/message.js';
 import { CloseReason } from './close-reasons.js';
+import { GAP_WAIT_MS } from './room.js';
 
 afterEach(closeFixtures);
 
@@ -103,6 +104,7 @@ describe('Hub', () => {
     const f = fixture({
       hubStore: (store) => ({
         joinedConversations: (s) => store.joinedConversations(s),
+        lastMsgId: (c) => store.lastMsgId(c),
         messagesAfter: (...args) => store.messagesAfter(...args),
         rangeFromStart: (...args) => store.rangeFromStart(...args),
         async missedMessageRefs(session, afterId, limit) {
@@ -161,6 +163,7 @@ describe('Hub', () => {
           await gate;
           return ids;
         },
+        lastMsgId: (c) => store.lastMsgId(c),
         messagesAfter: (...args) => store.messagesAfter(...args),
         missedMessageRefs: (...args) => store.missedMessageRefs(...args),
         rangeFromStart: (...args) => store.rangeFromStart(...args),
@@ -216,6 +219,54 @@ describe('Hub', () => {
     f.hub.tick();
     assert.equal(expiring.closedWith, CloseReason.Expired);
     assert.equal(dead.closedWith, CloseReason.HeartbeatTimeout);
+    assert.equal(f.hub.size, 0);
+  });
+
+  it('fills from the store a message whose announcement was lost before the first one a room sees', async () => {
+    const f = fixture();
+    const c = await f.conversations.create('alice', 0, ['bob']);
+    const wire = new FakeWire();
+    await f.attach('alice', wire);
+    f.bus.drop(1);
+    const lost = await f.send(c, 'bob', 'its announcement is lost');
+    const next = await f.send(c, 'bob', 'announced');
+    assert.deepEqual(wire.ids, [], 'waits for the one before it');
+    const filled = wire.wrote(2);
+    f.clock.advance(GAP_WAIT_MS);
+    await filled;
+    assert.deepEqual(wire.ids, [lost.MsgId, next.MsgId]);
+  });
+
+  it('stops delivering to a kicked session here, closing its connections, when the bus cannot announce the kick', async () => {
+    const f = fixture();
+    const c = await f.conversations.create('alice', 0, ['bob']);
+    const [bob1, bob2, alice] = [new FakeWire(), new FakeWire(), new FakeWire()];
+    await f.attach('bob', bob1, null, 1);
+    await f.attach('bob', bob2, null, 2);
+    await f.attach('alice', alice);
+    f.bus.reject(1);
+    await assert.rejects(f.conversations.kick(c, ['bob']), UnavailableError);
+    assert.equal(bob1.closedWith, CloseReason.Unavailable);
+    assert.equal(bob2.closedWith, CloseReason.Unavailable);
+    assert.equal(alice.closedWith, null, 'other members stay');
+    const after = await f.send(c, 'alice', 'after the kick');
+    assert.deepEqual(alice.ids, [after.MsgId]);
+    assert.deepEqual([...bob1.ids, ...bob2.ids], []);
+    // Reconnecting reads the memberships from the store, where the kick is.
+    const again = new FakeWire();
+    await f.attach('bob', again);
+    await f.send(c, 'alice', 'still kicked');
+    assert.deepEqual(again.ids, []);
+  });
+
+  it('follows a leave here when the bus cannot announce it', async () => {
+    const f = fixture();
+    const c = await f.conversations.create('alice', 0, ['bob']);
+    const bob = new FakeWire();
+    await f.attach('bob', bob);
+    f.bus.reject(1);
+    await assert.rejects(f.conversations.leave(c, 'bob'), UnavailableError);
+    assert.equal(bob.closedWith, CloseReason.Unavailable);
     assert.equal(f.hub.size, 0);
   });
 });

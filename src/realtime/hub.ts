@@ -25,8 +25,12 @@ import { SessionIndex } from './session-index.js';
 import type { SessionEntry } from './session-index.js';
 import type { PushGrant, Wire } from './wire.js';
 
-/** The store reads the Hub makes: memberships, resume replays and gaps in a room's order. */
-export type HubStore = Pick<Store, 'joinedConversations' | 'messagesAfter'> & ReplayStore;
+/**
+ * The store reads the Hub makes: memberships, resume replays, where a new room starts and gaps
+ * in a room's order.
+ */
+export type HubStore = Pick<Store, 'joinedConversations' | 'lastMsgId' | 'messagesAfter'> &
+  ReplayStore;
 
 export interface HubOptions {
   readonly store: HubStore;
@@ -64,13 +68,18 @@ export class Hub {
   private lastGenerationTime = 0;
   /** True while live delivery cannot be trusted (bus down): no connection is accepted. */
   private suspended = false;
+  /** Set by `closeAll` (shutdown): no connection is accepted again. */
+  private closed = false;
 
   constructor(private readonly o: HubOptions) {
     this.metrics = o.metrics ?? noopHubMetrics;
     this.limits = { maxMessages: o.queueMaxMessages, maxBytes: o.queueMaxBytes };
-    this.index = new SessionIndex(o.store, o.clock, (room, afterId, upToId) => {
-      void this.fillGap(room, afterId, upToId);
-    });
+    this.index = new SessionIndex(
+      o.store,
+      o.clock,
+      (room, afterId, upToId) => void this.fillGap(room, afterId, upToId),
+      (room) => void this.startRoom(room),
+    );
     this.unsubscribe = o.bus.subscribe((event) => this.onBusEvent(event));
   }
 
@@ -103,7 +112,9 @@ export class Hub {
    * connection replacing one of its own here is let in), or if the store fails.
    */
   async attach(wire: Wire, grant: PushGrant): Promise<Connection> {
-    if (this.suspended) throw new UnavailableError('live delivery unavailable; retry shortly');
+    if (this.suspended || this.closed) {
+      throw new UnavailableError('live delivery unavailable; retry shortly');
+    }
     const { session, platform } = grant;
     if (this.index.size >= this.o.maxConnections && !this.index.find(session, platform)) {
       throw new UnavailableError('too many connections; retry shortly');
@@ -170,6 +181,20 @@ export class Hub {
     conn.wire.close(reason);
   }
 
+  /**
+   * A membership change stored but not carried by the bus: rooms here follow it, and the local
+   * connections of sessions that left are closed (`Unavailable`), so a kicked session stops
+   * receiving on this node at once; reconnecting reloads its memberships from the store.
+   */
+  applyHere(event: MembershipEvent): void {
+    this.index.applyMembership(event);
+    if (event.change !== 'left') return;
+    for (const session of event.sessions) {
+      for (const conn of this.index.connectionsOf(session))
+        this.close(conn, CloseReason.Unavailable);
+    }
+  }
+
   /** Live delivery is interrupted: closes every connection and refuses new ones until `resume`. */
   suspend(): void {
     this.suspended = true;
@@ -183,6 +208,7 @@ export class Hub {
 
   /** Ends every connection (shutdown) and stops listening to the bus. */
   closeAll(reason: CloseReason): void {
+    this.closed = true;
     this.unsubscribe();
     for (const conn of this.index.all()) this.close(conn, reason);
   }
@@ -336,8 +362,29 @@ export class Hub {
     }
   }
 
+  /**
+   * A new room checks its first message against the conversation's newest MsgId, read now: a
+   * message the bus lost after the room was created is then found like any other gap. (One
+   * lost within this read's own round trip is not.) If the read fails, the first message is
+   * not checked.
+   */
+  private async startRoom(room: Room<SessionEntry>): Promise<void> {
+    let since: string | null | undefined;
+    try {
+      since = await this.o.store.lastMsgId(room.conversationId);
+    } catch (err) {
+      this.o.logger.warn({ err: (err as Error).message }, 'could not read where a room starts');
+    }
+    if (this.index.room(room.conversationId) !== room) return;
+    for (const e of room.start(since)) this.deliverToRoom(room, e);
+  }
+
   /** A message the bus has not brought in time: read the gap from the store, then go on in order. */
-  private async fillGap(room: Room<SessionEntry>, afterId: string, upToId: string): Promise<void> {
+  private async fillGap(
+    room: Room<SessionEntry>,
+    afterId: string | null,
+    upToId: string,
+  ): Promise<void> {
     let stored: MessageEvent[] = [];
     try {
       const missed = await this.o.store.messagesAfter(

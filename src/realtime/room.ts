@@ -4,14 +4,19 @@ import type { Clock, Timer } from '../domain/clock.js';
 /** How long a message waits for an earlier one the bus has not brought yet, before the store fills the gap. */
 export const GAP_WAIT_MS = 1000;
 
-/** Called once when a room's gap has stayed open for `GAP_WAIT_MS`. */
-export type GapHandler<M> = (room: Room<M>, afterId: string, upToId: string) => void;
+/**
+ * Called once when a room's gap has stayed open for `GAP_WAIT_MS`: the store's messages after
+ * `afterId` (null: from the first) up to `upToId` fill it.
+ */
+export type GapHandler<M> = (room: Room<M>, afterId: string | null, upToId: string) => void;
 
 /**
  * One conversation's local members, and the order of its messages on this node. Each message
  * names the one before it (`prevMsgId`), so a message that overtook an earlier one on the bus
  * (two nodes sending at once) waits for it: every member receives the conversation in MsgId
- * order, each message once.
+ * order, each message once. The first message the room sees is checked too, against the
+ * conversation's newest MsgId when the room was created (`start`): a predecessor above that was
+ * sent since, and if the bus lost it, it is read from the store like any other gap.
  */
 export class Room<M> {
   readonly members = new Set<M>();
@@ -20,6 +25,13 @@ export class Room<M> {
   /** Messages waiting for their predecessor, by `prevMsgId`. */
   private held: Map<string, MessageEvent> | null = null;
   private gapTimer: Timer | null = null;
+  /**
+   * The conversation's newest MsgId when the room was created (null: it had none); undefined
+   * when unknown (the store failed), and then the first message is not checked.
+   */
+  private since: string | null | undefined;
+  /** Messages that arrived before `start`, in arrival order; null once started. */
+  private waiting: MessageEvent[] | null = [];
 
   constructor(
     readonly conversationId: string,
@@ -28,16 +40,39 @@ export class Room<M> {
     private readonly onGap: GapHandler<M>,
   ) {}
 
+  /**
+   * The conversation's newest MsgId as read from the store once the room existed (null: none;
+   * undefined: the read failed). Returns the messages that waited for it and are deliverable
+   * now, in order.
+   */
+  start(since: string | null | undefined): MessageEvent[] {
+    const waiting = this.waiting ?? [];
+    this.since = since;
+    this.waiting = null;
+    const out: MessageEvent[] = [];
+    for (const e of waiting.sort((a, b) => (a.msgId < b.msgId ? -1 : 1))) {
+      out.push(...this.admit(e));
+    }
+    return out;
+  }
+
   /** Returns the messages deliverable now, in order: `event`, then any it unblocked. */
   admit(event: MessageEvent): MessageEvent[] {
+    if (this.waiting) {
+      this.waiting.push(event);
+      return [];
+    }
     const last = this.lastId;
-    if (last !== undefined) {
-      if (event.msgId <= last) return [];
-      if (event.prevMsgId !== null && event.prevMsgId > last) {
-        (this.held ??= new Map()).set(event.prevMsgId, event);
-        this.gapTimer ??= this.clock.setTimeout(() => this.gapExpired(), GAP_WAIT_MS);
-        return [];
-      }
+    if (last !== undefined && event.msgId <= last) return [];
+    const after = last ?? this.since;
+    if (
+      event.prevMsgId !== null &&
+      after !== undefined &&
+      (after === null || event.prevMsgId > after)
+    ) {
+      (this.held ??= new Map()).set(event.prevMsgId, event);
+      this.gapTimer ??= this.clock.setTimeout(() => this.gapExpired(), GAP_WAIT_MS);
+      return [];
     }
     this.lastId = event.msgId;
     const out = [event];
@@ -76,6 +111,7 @@ export class Room<M> {
   dispose(): void {
     this.clearTimer();
     this.held = null;
+    this.waiting = null;
   }
 
   private release(out: MessageEvent[]): void {
@@ -94,10 +130,10 @@ export class Room<M> {
 
   private gapExpired(): void {
     this.gapTimer = null;
-    if (!this.held || this.held.size === 0 || this.lastId === undefined) return;
+    if (!this.held || this.held.size === 0) return;
     let upTo = '';
     for (const e of this.held.values()) if (e.msgId > upTo) upTo = e.msgId;
-    this.onGap(this, this.lastId, upTo);
+    this.onGap(this, this.lastId ?? this.since ?? null, upTo);
   }
 
   private clearTimer(): void {

@@ -38,6 +38,8 @@ export class SessionIndex {
     private readonly clock: Clock,
     /** Called when a room's gap has stayed open too long; see `Room`. */
     private readonly onGap: GapHandler<SessionEntry>,
+    /** Called with each new room, which waits for its `start`. */
+    private readonly onRoom: (room: Room<SessionEntry>) => void,
   ) {}
 
   /** Number of connections held. */
@@ -160,6 +162,7 @@ export class SessionIndex {
     if (!room) {
       room = new Room<SessionEntry>(conversationId, this.clock, this.onGap);
       this.rooms.set(conversationId, room);
+      this.onRoom(room);
     }
     room.members.add(entry);
   }

@@ -21,6 +21,11 @@ export class ConversationService {
     private readonly onBusError: (err: unknown) => void,
     /** Creates and joins a session makes itself (`--join-rate`); inner calls are not counted. */
     private readonly joinLimiter?: RateLimiter,
+    /**
+     * Given a change the bus did not take, so that this node at least follows it: a kicked
+     * session must not keep receiving here.
+     */
+    private readonly applyHere: (event: MembershipEvent) => void = () => {},
   ) {}
 
   /** Throws 10006 when `session` is over its create + join rate; nothing is stored then. */
@@ -114,8 +119,9 @@ export class ConversationService {
   /**
    * Tells every node's Hub, and resolves once the bus has taken the event, so a message sent
    * after the answer is routed by the new membership everywhere. If the bus fails, the change
-   * is stored but the caller gets 503 and may retry (every membership call is idempotent, and
-   * a retry announces `sessions` again). `changed`: those whose membership this call changed.
+   * is stored and applied on this node (`applyHere`), and the caller gets 503 and may retry
+   * (every membership call is idempotent, and a retry announces `sessions` again) until the
+   * other nodes are told. `changed`: those whose membership this call changed.
    */
   private async announce(
     conversationId: string,
@@ -124,10 +130,18 @@ export class ConversationService {
     change: MembershipEvent['change'],
   ): Promise<void> {
     if (sessions.length === 0) return;
+    const event: MembershipEvent = {
+      type: 'membership',
+      conversationId,
+      sessions,
+      changed,
+      change,
+    };
     try {
-      await this.bus.publish({ type: 'membership', conversationId, sessions, changed, change });
+      await this.bus.publish(event);
     } catch (err) {
       this.onBusError(err);
+      this.applyHere(event);
       throw new UnavailableError('membership stored, but other nodes could not be told; retry');
     }
   }

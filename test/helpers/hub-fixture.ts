@@ -11,7 +11,9 @@ import type { OverflowPolicy, PushGrant, Wire } from '../../src/realtime/wire.js
 import { ConversationService } from '../../src/services/conversation-service.js';
 import { MessageService } from '../../src/services/message-service.js';
 import { SqliteStore } from '../../src/store/sqlite-store.js';
+import type { Bus, BusEvent, BusHandler } from '../../src/bus/bus.js';
 import { ManualClock } from './manual-clock.js';
+import { Changes } from './wait.js';
 
 // A Hub over an in-memory SQLite store and the memory bus, with wires that record what they get.
 
@@ -20,6 +22,7 @@ export class FakeWire implements Wire {
   readonly protocol = 'ws' as const;
   readonly written: Frame[] = [];
   closedWith: CloseReason | null = null;
+  private readonly writes = new Changes();
   alive = true;
 
   constructor(
@@ -38,6 +41,12 @@ export class FakeWire implements Wire {
   write(frames: readonly Frame[]): void {
     this.written.push(...frames);
     this.room -= frames.length;
+    this.writes.notify();
+  }
+
+  /** Resolves once `n` frames have been written. */
+  wrote(n: number): Promise<void> {
+    return this.writes.until(() => this.written.length >= n, 5000, `${n} frames`);
   }
 
   tick(): boolean {
@@ -49,9 +58,53 @@ export class FakeWire implements Wire {
   }
 }
 
+/** A fault the test injected; the services report it and go on. */
+export class InjectedFault extends Error {}
+
+/** The in-process bus, with faults injected on request: lost events and failed publishes. */
+export class FaultyBus implements Bus {
+  private readonly inner = new MemoryBus();
+  private dropping = 0;
+  private rejecting = 0;
+
+  /** The next `n` publishes resolve, but no subscriber sees them. */
+  drop(n: number): void {
+    this.dropping = n;
+  }
+
+  /** The next `n` publishes reject. */
+  reject(n: number): void {
+    this.rejecting = n;
+  }
+
+  publish(event: BusEvent): Promise<void> {
+    if (this.rejecting > 0) {
+      this.rejecting--;
+      return Promise.reject(new InjectedFault('bus unavailable'));
+    }
+    if (this.dropping > 0) {
+      this.dropping--;
+      return Promise.resolve();
+    }
+    return this.inner.publish(event);
+  }
+
+  subscribe(handler: BusHandler): () => void {
+    return this.inner.subscribe(handler);
+  }
+
+  ping(): Promise<void> {
+    return this.inner.ping();
+  }
+
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}
+
 export interface Fixture {
   readonly hub: Hub;
-  readonly bus: MemoryBus;
+  readonly bus: FaultyBus;
   readonly clock: ManualClock;
   readonly conversations: ConversationService;
   /** Stores a message and announces it on the bus; resolves once the Hub has routed it. */
@@ -80,10 +133,14 @@ export async function closeFixtures(): Promise<void> {
 export function fixture(options: FixtureOptions = {}): Fixture {
   const ids = new MsgIdAllocator(1);
   const store = new SqliteStore(':memory:', { allocator: (last) => ids.next(last) });
-  const bus = new MemoryBus();
+  const bus = new FaultyBus();
   const clock = new ManualClock();
-  const fail = (err: unknown): void => assert.fail(err as Error);
-  const conversations = new ConversationService(store, bus, fail);
+  const fail = (err: unknown): void => {
+    if (!(err instanceof InjectedFault)) assert.fail(err as Error);
+  };
+  const conversations = new ConversationService(store, bus, fail, undefined, (event) =>
+    hub.applyHere(event),
+  );
   const messages = new MessageService(store, bus, conversations, 4096, fail);
   const hub = new Hub({
     store: options.hubStore?.(store) ?? store,
