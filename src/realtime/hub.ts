@@ -188,7 +188,7 @@ export class Hub {
    */
   applyHere(event: MembershipEvent): void {
     this.index.applyMembership(event);
-    if (event.change !== 'left') return;
+    if (event.change === 'joined') return;
     for (const session of event.sessions) {
       for (const conn of this.index.connectionsOf(session))
         this.close(conn, CloseReason.Unavailable);

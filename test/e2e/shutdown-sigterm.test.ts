@@ -191,6 +191,9 @@ describe('SIGTERM', () => {
         dataDir,
         '--shutdown-grace-ms',
         String(GRACE_MS),
+        // 20 clients sending as fast as they are answered: not what the rate limit is about.
+        '--send-rate',
+        '0',
       ]);
       const bearer = await token(node, 'alice');
       const created = await node.post('/inner/create_conversation', {
