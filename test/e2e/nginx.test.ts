@@ -91,7 +91,12 @@ describe('behind nginx with docs/nginx.conf', { skip }, () => {
 
       const res = await request(`${nginx.url}/send_msg`, {
         headers: { 'content-type': 'application/json', authorization: `Bearer ${alice}` },
-        body: JSON.stringify({ conversation_id: conversationId, status: 0, type: 1, content: 'hi' }),
+        body: JSON.stringify({
+          conversation_id: conversationId,
+          status: 0,
+          type: 1,
+          content: 'hi',
+        }),
       });
       assert.equal(res.status, 200, JSON.stringify(res.body));
       assert.equal(res.body.code, 0);
