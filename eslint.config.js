@@ -80,6 +80,8 @@ export default tseslint.config(
         localStorage: 'readonly',
         location: 'readonly',
         sessionStorage: 'readonly',
+        setInterval: 'readonly',
+        setTimeout: 'readonly',
       },
     },
   },

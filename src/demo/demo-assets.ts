@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { readFile, readdir } from 'node:fs/promises';
 import { extname, join, sep } from 'node:path';
 
@@ -27,8 +27,8 @@ function asset(path: string, body: Buffer): Asset {
 }
 
 /**
- * The demo's files by the name they are served under (`app.js`, `sdk/index.js`). The names
- * are fixed when the files are read, so a requested name is only ever a map key and never
+ * The demo's files by the name they are served under (`app.js`, `room.js`, `sdk/index.js`).
+ * The names are fixed when the files are read, so a requested name is only ever a map key and never
  * reaches the filesystem. The page's files are read at construction; the SDK's built modules
  * (every `.js` file of its dist directory) on first use, and again on later uses for as long
  * as the SDK is not built.
@@ -36,7 +36,7 @@ function asset(path: string, body: Buffer): Asset {
 export class DemoAssets {
   /** The page, served as `/demo`. */
   readonly index: Asset;
-  /** The page's own files: the whole whitelist of `publicDir`. */
+  /** The page's own files (`.html`, `.js`, `.css` at the top of `publicDir`): its whole whitelist. */
   private readonly page: ReadonlyMap<string, Asset>;
   private sdk: Promise<ReadonlyMap<string, Asset> | undefined> | undefined;
 
@@ -46,11 +46,13 @@ export class DemoAssets {
   ) {
     const read = (name: string): Asset => asset(name, readFileSync(join(publicDir, name)));
     this.index = read('index.html');
-    this.page = new Map([
-      ['index.html', this.index],
-      ['app.js', read('app.js')],
-      ['style.css', read('style.css')],
-    ]);
+    // The page is split into modules and stylesheets: every such file at the top of publicDir.
+    const files = readdirSync(publicDir, { withFileTypes: true })
+      .filter((entry) => entry.isFile() && contentTypes[extname(entry.name)] !== undefined)
+      .map((entry) => entry.name);
+    this.page = new Map(
+      files.map((name) => [name, name === 'index.html' ? this.index : read(name)]),
+    );
   }
 
   /** The SDK's modules, or `undefined` while it is not built. */

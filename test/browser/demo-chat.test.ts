@@ -104,6 +104,47 @@ describe('demo chat in Chromium', { skip: skipReason(chromiumMissing()) }, () =>
     assert.deepEqual(erin.problems, []);
   });
 
+  it('shows unread badges that clear on read, "Seen by" for the sender, and online dots', async () => {
+    const [gina, hank, hankToo] = await Promise.all([open(), open(), open()]);
+    await Promise.all([gina.signIn('gina', 1), hank.signIn('hank', 1), hankToo.signIn('hank', 2)]);
+    const id = await gina.createConversation(['hank']);
+    await gina.see(gina.member('hank', true), "hank's online dot in gina's member list");
+    assert.equal(await gina.member('gina', true).count(), 1, 'gina is online too');
+
+    for (const text of ['one', 'two', 'three']) await gina.send(text);
+    // Hank has the conversation in his list on both platforms, not open: three unread.
+    await hank.see(hank.unread(id).filter({ hasText: /^3$/ }), "hank's badge reads 3");
+    await hankToo.see(hankToo.unread(id).filter({ hasText: /^3$/ }), 'on his other platform too');
+    assert.equal(await gina.unread(id).isVisible(), false, "gina's own messages are not unread");
+    assert.equal(await gina.byTestId('seen').count(), 0, 'nobody has read yet');
+
+    // Hank opens it: read at once; his badge clears, on his other platform through the read
+    // event, and gina sees "Seen by hank" under the last message.
+    await hank.openConversation(id);
+    await hank.see(hank.message('three'), 'the history');
+    await hank.seeGone(hank.unread(id), "hank's badge clears");
+    await hankToo.seeGone(hankToo.unread(id), "the other platform's badge clears");
+    await gina.see(gina.seenUnder('three').filter({ hasText: /^Seen by hank$/ }), 'seen by hank');
+    assert.equal(await gina.byTestId('seen').count(), 1, 'one "Seen by" line');
+
+    // Gina moves to another conversation; hank's reply then counts as unread for her.
+    const other = await gina.createConversation([]);
+    await hank.send('reply');
+    await gina.see(gina.unread(id).filter({ hasText: /^1$/ }), "gina's badge reads 1");
+    assert.equal(await gina.unread(other).isVisible(), false);
+    await gina.openConversation(id);
+    await gina.see(gina.message('reply'), 'the reply');
+    await gina.seeGone(gina.unread(id), "gina's badge clears");
+    await hank.see(hank.seenUnder('reply').filter({ hasText: /^Seen by gina$/ }), 'seen by gina');
+    // Hank's own reply moved his cursor: his "Seen by" under gina's message is gone.
+    assert.equal(await gina.byTestId('seen').count(), 0);
+
+    // Hank closes both pages: his dot goes off in gina's list (presence is re-read periodically).
+    await Promise.all([hank.close(), hankToo.close()]);
+    await gina.see(gina.member('hank', false), "hank's dot goes off");
+    assert.deepEqual([...gina.problems, ...hank.problems, ...hankToo.problems], []);
+  });
+
   it('shows "signed in elsewhere" when the same session and platform sign in again', async () => {
     const [first, second] = await Promise.all([open(), open()]);
     await first.signIn('frank', 3);

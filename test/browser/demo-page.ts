@@ -85,6 +85,31 @@ export class DemoPage {
     return this.page.locator(`[data-testid="conversation"][data-conversation-id="${id}"]`);
   }
 
+  /** The unread badge of the conversation's entry in the list (hidden when nothing is unread). */
+  unread(id: string): Locator {
+    return this.conversation(id).locator('[data-testid="unread"]');
+  }
+
+  /** The open conversation's member `session` in the member list, optionally only if (not) online. */
+  member(session: string, online?: boolean): Locator {
+    const state = online === undefined ? '' : `[data-online="${online}"]`;
+    return this.page.locator(`[data-testid="member"][data-session="${session}"]${state}`);
+  }
+
+  /** The "Seen by …" line under the message whose text is exactly `text`. */
+  seenUnder(text: string): Locator {
+    return this.message(text).locator('[data-testid="seen"]');
+  }
+
+  /** Waits until `locator` is hidden or gone; on timeout the error names `what`. */
+  async seeGone(locator: Locator, what: string): Promise<void> {
+    try {
+      await locator.first().waitFor({ state: 'hidden', timeout: WAIT_MS });
+    } catch (err) {
+      throw new Error(`${what}: ${(err as Error).message.split('\n')[0]}`, { cause: err });
+    }
+  }
+
   /** Waits until `locator` is visible; on timeout the error names `what` and the page's problems. */
   async see(locator: Locator, what: string): Promise<void> {
     try {

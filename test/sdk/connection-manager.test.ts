@@ -57,6 +57,7 @@ function manager(transport: PushTransport, lastMsgId: string | null = null) {
     reconnect: { initialDelayMs: 1, maxDelayMs: 2 },
     connectTimeoutMs: 1000,
     lastMsgId,
+    pushEvents: false,
     events,
   });
   return { push, delivered, events };

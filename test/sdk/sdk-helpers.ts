@@ -7,6 +7,7 @@ import type {
   ConnectionState,
   DisconnectedEvent,
   MsgData,
+  PushEvent,
   Transport,
 } from '@quick-im/client';
 import type { TestServer } from '../helpers/server.js';
@@ -61,6 +62,8 @@ export class Recorder {
   readonly connected: Transport[] = [];
   readonly disconnected: DisconnectedEvent[] = [];
   readonly states: ConnectionState[] = [];
+  /** The `read`, `joined` and `left` events, in the order emitted. */
+  readonly events: PushEvent[] = [];
   replaced = 0;
   private readonly changes = new Changes();
 
@@ -70,6 +73,23 @@ export class Recorder {
     client.on('disconnected', (e) => this.record(() => this.disconnected.push(e)));
     client.on('state', (s) => this.record(() => this.states.push(s)));
     client.on('replaced', () => this.record(() => this.replaced++));
+    for (const name of ['read', 'joined', 'left'] as const) {
+      client.on(name, (e: PushEvent) => this.record(() => this.events.push(e)));
+    }
+  }
+
+  /** Waits until an event matching `match` arrived; resolves with it. */
+  async event(
+    match: (e: PushEvent) => boolean,
+    what: string,
+    timeoutMs = 10_000,
+  ): Promise<PushEvent> {
+    await this.until(
+      () => this.events.some(match),
+      timeoutMs,
+      () => `${what} (have ${JSON.stringify(this.events)})`,
+    );
+    return this.events.find(match) as PushEvent;
   }
 
   /**

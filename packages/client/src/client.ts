@@ -1,3 +1,10 @@
+import { Backoff, delay } from './backoff.js';
+import {
+  DEFAULT_SEND_RETRIES,
+  SEND_RETRY_BACKOFF,
+  isSendRetryable,
+  newClientMsgId,
+} from './client-msg-id.js';
 import { ConnectionManager } from './connection-manager.js';
 import { Emitter } from './emitter.js';
 import type { Listener } from './emitter.js';
@@ -12,6 +19,9 @@ import type {
   ClientOptions,
   ConnectionState,
   ConversationDetail,
+  ConversationList,
+  Member,
+  MemberPage,
   MsgData,
   Transport,
   WebSocketConstructor,
@@ -20,6 +30,8 @@ import type {
 const DEFAULT_POLL_TIMEOUT_SECONDS = 25;
 const DEFAULT_POLL_BATCH = 100;
 const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
+/** Send retries wait out their backoff even after `close()`: HTTP calls outlive push. */
+const NEVER_ABORTED = new AbortController().signal;
 
 /** History reads: `desc: true` sorts newest first; the default is oldest first. */
 export interface HistoryOptions {
@@ -28,7 +40,8 @@ export interface HistoryOptions {
 
 /**
  * A quick-im client: one typed method per public endpoint, and push (`connect()`) over
- * WebSocket, SSE or long-poll with fallback, reconnect, resume and de-duplication. Runs in
+ * WebSocket, SSE or long-poll with fallback, reconnect, resume and de-duplication, plus the
+ * opt-in `read`, `joined` and `left` events (`events: true`, ws and sse). Runs in
  * browsers and in Node >= 20 with no dependency; in Node 20 pass `WebSocket` from `ws` to
  * use WebSocket. HTTP methods work with or without push and keep working after `close()`.
  */
@@ -36,11 +49,22 @@ export class QuickImClient {
   private readonly events = new Emitter<ClientEvents>();
   private readonly http: HttpClient;
   private readonly push: ConnectionManager;
+  private readonly sendRetries: number;
 
-  /** Throws TypeError for options that cannot work (no token source, no fetch, 'ws' without WebSocket). */
+  /**
+   * Throws TypeError for options that cannot work (no token source, no fetch, 'ws' without
+   * WebSocket, `events` with 'poll', a `sendRetries` that is not a whole number >= 0).
+   */
   constructor(options: ClientOptions) {
     if (options.token === undefined && options.getToken === undefined) {
       throw new TypeError('QuickImClient needs a token or getToken');
+    }
+    if (options.events === true && options.transport === 'poll') {
+      throw new TypeError("events need 'ws' or 'sse': long-poll carries no events");
+    }
+    this.sendRetries = options.sendRetries ?? DEFAULT_SEND_RETRIES;
+    if (!Number.isInteger(this.sendRetries) || this.sendRetries < 0) {
+      throw new TypeError('sendRetries must be a whole number >= 0');
     }
     const fetchImpl = options.fetch ?? globalThis.fetch;
     if (typeof fetchImpl !== 'function') throw new TypeError('no fetch: pass the fetch option');
@@ -58,6 +82,7 @@ export class QuickImClient {
       reconnect: options.reconnect ?? {},
       connectTimeoutMs: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
       lastMsgId: options.lastMsgId ?? null,
+      pushEvents: options.events === true,
       events: this.events,
     });
   }
@@ -99,20 +124,75 @@ export class QuickImClient {
     this.push.close();
   }
 
-  /** Sends a message; resolves with its MsgId. `type` and `status` default to 0. */
+  /**
+   * Sends a message; resolves with its MsgId. `type` and `status` default to 0. Every send
+   * carries a `client_msg_id` (a new random one unless `clientMsgId` is given: 1..64
+   * characters `!`..`~`), so a send that got no answer or a 503 is repeated (`sendRetries`
+   * times) without storing the message twice; a repeat within 24 hours answers the first
+   * one's MsgId. Pass your own `clientMsgId` to make your own retries (say, after a page
+   * reload) just as safe.
+   */
   async sendMessage(p: {
     conversationId: string;
     content: string;
     type?: number;
     status?: number;
+    clientMsgId?: string;
   }): Promise<string> {
-    const data = await this.http.post<{ MsgID: string }>('/send_msg', {
+    const body = {
       conversation_id: p.conversationId,
       status: p.status ?? 0,
       type: p.type ?? 0,
       content: p.content,
+      client_msg_id: p.clientMsgId ?? newClientMsgId(),
+    };
+    const backoff = new Backoff(SEND_RETRY_BACKOFF);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const data = await this.http.post<{ MsgID: string }>('/send_msg', body);
+        return data.MsgID;
+      } catch (err) {
+        if (attempt >= this.sendRetries || !isSendRetryable(err)) throw err;
+        await delay(backoff.next(), NEVER_ABORTED);
+      }
+    }
+  }
+
+  /**
+   * Moves the caller's read cursor to `msgId` (never back, never past the newest message);
+   * resolves with the cursor after the call, null in a conversation without messages. Members
+   * connected with `events: true` get a `read` event when it moved.
+   */
+  async markRead(conversationId: string, msgId: string): Promise<string | null> {
+    const data = await this.http.post<{ ReadMsgId: string | null }>('/mark_read', {
+      conversation_id: conversationId,
+      msg_id: msgId,
     });
-    return data.MsgID;
+    return data.ReadMsgId;
+  }
+
+  /** Every conversation of the caller with its read cursor and unread count, newest first. */
+  conversationList(): Promise<ConversationList> {
+    return this.http.post<ConversationList>('/get_conversation_list', {});
+  }
+
+  /** One page of up to 500 current members, in byte order of session, strictly after `after`. */
+  conversationMembers(conversationId: string, after?: string): Promise<MemberPage> {
+    const body = after === undefined ? {} : { after };
+    return this.http.post<MemberPage>('/get_conversation_members', {
+      conversation_id: conversationId,
+      ...body,
+    });
+  }
+
+  /** Every current member, page after page (each page one request, made as the loop needs it). */
+  async *allConversationMembers(conversationId: string): AsyncGenerator<Member, void, undefined> {
+    let after: string | undefined;
+    do {
+      const page = await this.conversationMembers(conversationId, after);
+      yield* page.Members;
+      after = page.Next ?? undefined;
+    } while (after !== undefined);
   }
 
   /** Creates a conversation with the caller and `sessions` as members; resolves with its id. */
@@ -237,6 +317,7 @@ function pushTransports(
     options.WebSocket ??
     (typeof globalThis.WebSocket === 'function' ? globalThis.WebSocket : undefined);
   const choice = options.transport ?? 'auto';
+  const events = options.events === true;
   const ws =
     WebSocketImpl === undefined
       ? null
@@ -247,8 +328,11 @@ function pushTransports(
     batch: options.pollBatch ?? DEFAULT_POLL_BATCH,
   });
   switch (choice) {
-    case 'auto':
-      return ws === null ? [sse, poll] : [ws, sse, poll];
+    case 'auto': {
+      // Long-poll carries no events: a client that asked for them does not fall back to it.
+      const last = events ? [] : [poll];
+      return ws === null ? [sse, ...last] : [ws, sse, ...last];
+    }
     case 'ws':
       if (ws === null)
         throw new TypeError("transport 'ws' needs a WebSocket: pass the WebSocket option");

@@ -15,7 +15,10 @@ export const WsCloseCode = {
   TokenRevoked: 4011,
 } as const;
 
-/** SSE event names: `message` carries MsgData; each other one ends the stream. */
+/**
+ * SSE event names that end the stream (`message` carries MsgData; the opt-in event frames
+ * `read`, `joined` and `left` are parsed in `transports/notify-request.ts`).
+ */
 export const SseEvent = {
   Message: 'message',
   Kickout: 'kickout',

@@ -1,6 +1,6 @@
 import { DisconnectReason } from './close-reasons.js';
 import type { ConnectParams, PushEnd, PushTransport } from './transports/transport.js';
-import type { MsgData } from './types.js';
+import type { MsgData, PushEvent } from './types.js';
 
 /** How one connection attempt went. */
 export interface AttemptOutcome {
@@ -14,6 +14,7 @@ export interface AttemptOutcome {
 export interface AttemptCallbacks {
   onOpen(): void;
   onMessage(msg: MsgData): void;
+  onEvent(event: PushEvent): void;
 }
 
 /**
@@ -50,6 +51,9 @@ export function runAttempt(
       },
       onMessage: (msg) => {
         if (!settled) callbacks.onMessage(msg);
+      },
+      onEvent: (event) => {
+        if (!settled) callbacks.onEvent(event);
       },
       onEnd: (end) => finish(end),
     });

@@ -11,6 +11,7 @@ import type {
   ConnectionState,
   DisconnectedEvent,
   MsgData,
+  PushEvent,
   ReconnectOptions,
   Transport,
 } from './types.js';
@@ -27,6 +28,8 @@ export interface ConnectionManagerOptions {
   readonly connectTimeoutMs: number;
   /** Resume point of the first connection. */
   readonly lastMsgId: string | null;
+  /** Ask every connection for event frames. */
+  readonly pushEvents: boolean;
   readonly events: Emitter<ClientEvents>;
 }
 
@@ -127,8 +130,12 @@ export class ConnectionManager {
       if (signal.aborted) return;
       const outcome = await runAttempt(
         transport,
-        { baseUrl: this.o.baseUrl, token, lastMsgId: this.last },
-        { onOpen: () => this.opened(transport.name), onMessage: (msg) => this.deliver(msg) },
+        { baseUrl: this.o.baseUrl, token, lastMsgId: this.last, events: this.o.pushEvents },
+        {
+          onOpen: () => this.opened(transport.name),
+          onMessage: (msg) => this.deliver(msg),
+          onEvent: (event) => this.announce(event),
+        },
         this.o.connectTimeoutMs,
         signal,
       );
@@ -208,6 +215,21 @@ export class ConnectionManager {
     if (!this.recent.add(msg.MsgId)) return;
     if (this.last === null || msg.MsgId > this.last) this.last = msg.MsgId;
     this.o.events.emit('message', msg);
+  }
+
+  /** Events are live hints, never replayed: each is emitted as it comes, by its own name. */
+  private announce(event: PushEvent): void {
+    switch (event.Event) {
+      case 'read':
+        this.o.events.emit('read', event);
+        break;
+      case 'joined':
+        this.o.events.emit('joined', event);
+        break;
+      case 'left':
+        this.o.events.emit('left', event);
+        break;
+    }
   }
 
   /** An open connection ended; a reconnect follows. */

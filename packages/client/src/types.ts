@@ -36,6 +36,71 @@ export interface ConversationDetail {
   IsArchive: boolean;
 }
 
+/** One entry of `conversationList()`: a conversation of the caller with its read state. */
+export interface ConversationListEntry {
+  ConversationID: string;
+  ConversationType: number;
+  IsArchive: boolean;
+  LastMsgID: string | null;
+  /** Microseconds since the Unix epoch, or null before the first message. */
+  LastSendTime: number | null;
+  LastSendSession: string | null;
+  /** The caller's read cursor; null before its first read in a conversation that had none. */
+  ReadMsgId: string | null;
+  /** Messages after `ReadMsgId` not sent by the caller, capped at 10,000. */
+  Unread: number;
+}
+
+export interface ConversationList {
+  /** The sum of every entry's `Unread`. */
+  Total: number;
+  /** Newest `LastSendTime` first; conversations without messages last. */
+  Conversations: ConversationListEntry[];
+}
+
+/** One current member of a conversation. */
+export interface Member {
+  Session: string;
+  /** The member's read cursor, or null before its first read. */
+  ReadMsgId: string | null;
+  /** Whether the session has a push connection (or a recent long-poll) on any node. */
+  Online: boolean;
+}
+
+/** One page of `conversationMembers()`: up to 500 members in byte order of session. */
+export interface MemberPage {
+  ConversationID: string;
+  Members: Member[];
+  /** Pass it as `after` for the next page; null on the last page. */
+  Next: string | null;
+}
+
+/** Push event: a member's read cursor advanced through `markRead` (the reader's own included). */
+export interface ReadEvent {
+  Event: 'read';
+  ConversationID: string;
+  Session: string;
+  ReadMsgId: string;
+}
+
+/** Push event: a create, join or inner join added these sessions (the receiver may be one). */
+export interface JoinedEvent {
+  Event: 'joined';
+  ConversationID: string;
+  Sessions: string[];
+}
+
+/** Push event: these sessions left, or were kicked (`Kicked`); the receiver may be one of them. */
+export interface LeftEvent {
+  Event: 'left';
+  ConversationID: string;
+  Sessions: string[];
+  Kicked: boolean;
+}
+
+/** The event frames `events: true` adds to push; live hints, never replayed on resume. */
+export type PushEvent = ReadEvent | JoinedEvent | LeftEvent;
+
 /** The events a Node or browser WebSocket hands to `addEventListener`, narrowed to what is read. */
 export interface WebSocketEventLike {
   readonly type: string;
@@ -94,6 +159,17 @@ export interface ClientOptions {
   pollBatch?: number;
   /** How long one connection attempt may take to open before the next transport is tried; default 5000. */
   connectTimeoutMs?: number;
+  /**
+   * Ask push for event frames (`events=1`): `read`, `joined` and `left` are then emitted.
+   * Default false, and the stream is exactly the seed's. Long-poll carries no events: with
+   * `transport: 'poll'` the constructor throws, and `'auto'` falls back from ws to sse only.
+   */
+  events?: boolean;
+  /**
+   * How many times `sendMessage` repeats a send that got no answer (network failure) or a 503,
+   * with the same `clientMsgId`, so the message is stored once; default 2, 0 turns it off.
+   */
+  sendRetries?: number;
 }
 
 export interface ConnectedEvent {
@@ -118,4 +194,10 @@ export interface ClientEvents {
   /** Another login took this (session, platform); push does not reconnect by itself. */
   replaced: void;
   state: ConnectionState;
+  /** With `events: true`: a member's read cursor advanced. */
+  read: ReadEvent;
+  /** With `events: true`: sessions joined a conversation of the caller. */
+  joined: JoinedEvent;
+  /** With `events: true`: sessions left or were kicked from a conversation of the caller. */
+  left: LeftEvent;
 }

@@ -1,7 +1,13 @@
 import { DisconnectReason, SseEvent, endForHttpFailure, endForSseEvent } from '../close-reasons.js';
 import { parseJson, readFailure } from '../envelope.js';
 import { HttpStatus } from '../errors.js';
-import { authHeaders, notifyUrl, parseMessages } from './notify-request.js';
+import {
+  authHeaders,
+  isEventName,
+  notifyUrl,
+  parseMessages,
+  parseSseEvent,
+} from './notify-request.js';
 import { SseParser } from './sse-parser.js';
 import type { SseMessage } from './sse-parser.js';
 import type {
@@ -118,6 +124,12 @@ class SseStream implements PushConnection {
         if (this.ended) return;
         this.handlers.onMessage(msg);
       }
+      return;
+    }
+    if (isEventName(event.event)) {
+      const frame = parseSseEvent(event.event, event.data);
+      if (frame === null) this.end({ kind: 'retry', reason: DisconnectReason.ProtocolError });
+      else if (frame.kind === 'event') this.handlers.onEvent(frame.event);
       return;
     }
     const end = endForSseEvent(event.event, codeOf(event.data));

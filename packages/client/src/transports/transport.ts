@@ -1,6 +1,6 @@
 import type { DisconnectReason } from '../close-reasons.js';
 import type { QuickImError } from '../errors.js';
-import type { MsgData, Transport } from '../types.js';
+import type { MsgData, PushEvent, Transport } from '../types.js';
 
 /** What one push connection is opened with. */
 export interface ConnectParams {
@@ -9,6 +9,8 @@ export interface ConnectParams {
   readonly token: string;
   /** Resume point sent as `last_msg_id`: the server first replays every message after it. Null: live only. */
   readonly lastMsgId: string | null;
+  /** Ask for event frames (`events=1`); only ws and sse carry them. */
+  readonly events: boolean;
 }
 
 /** Callbacks of one push connection. None fires synchronously inside `connect`, and none after `close()`. */
@@ -17,6 +19,8 @@ export interface PushHandlers {
   onOpen(): void;
   /** One pushed message, in the order the server sent them. */
   onMessage(msg: MsgData): void;
+  /** One event frame (only when `events` was asked for), in stream order with the messages. */
+  onEvent(event: PushEvent): void;
   /** The connection ended, before or after opening. Exactly once, unless `close()` came first. */
   onEnd(end: PushEnd): void;
 }

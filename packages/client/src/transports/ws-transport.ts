@@ -1,6 +1,6 @@
 import { DisconnectReason, WsCloseCode, endForWsClose } from '../close-reasons.js';
 import type { WebSocketConstructor, WebSocketEventLike, WebSocketLike } from '../types.js';
-import { notifyUrl, parseMessages } from './notify-request.js';
+import { notifyUrl, parseFrame } from './notify-request.js';
 import type {
   ConnectParams,
   PushConnection,
@@ -10,7 +10,7 @@ import type {
 } from './transport.js';
 
 /**
- * Push over WebSocket: one text frame per MsgData. The token goes in `?token=`, because
+ * Push over WebSocket: one text frame per MsgData or event. The token goes in `?token=`, because
  * browsers cannot set headers on a WebSocket handshake. For the same reason a refused
  * handshake (401, 502 from a proxy) is only seen as a close before `open`, code 1006: the
  * caller treats that as a reason to try the next transport, which can see the status.
@@ -59,13 +59,15 @@ export class WsTransport implements PushTransport {
     });
     socket.addEventListener('message', (event: WebSocketEventLike) => {
       if (ended) return;
-      const messages = typeof event.data === 'string' ? parseMessages(event.data) : null;
-      if (messages === null) {
+      const frame = typeof event.data === 'string' ? parseFrame(event.data) : null;
+      if (frame === null) {
         end({ kind: 'retry', reason: DisconnectReason.ProtocolError });
         socket.close(WsCloseCode.Normal);
         return;
       }
-      for (const msg of messages) {
+      if (frame.kind === 'event') handlers.onEvent(frame.event);
+      if (frame.kind !== 'messages') return;
+      for (const msg of frame.messages) {
         if (ended) return;
         handlers.onMessage(msg);
       }
