@@ -13,10 +13,12 @@ import { InnerGate } from './http/auth.js';
 import { OpenSockets } from './http/open-sockets.js';
 import { corsHeaders, createHttpServer, refuseWhileDraining } from './http/server.js';
 import { registerInnerRoutes, registerPresenceRoutes } from './http/routes/inner-routes.js';
-import { registerMiscRoutes } from './http/routes/misc-routes.js';
+import { registerMetricsRoute, registerMiscRoutes } from './http/routes/misc-routes.js';
+import { ApiRoutes, registerOpenApiRoute } from './http/openapi.js';
 import { registerNotifyRoutes } from './http/routes/notify-routes.js';
 import { registerPublicRoutes } from './http/routes/public-routes.js';
 import { createLogger } from './observability/logger.js';
+import { buildInfo } from './observability/build-info.js';
 import { Metrics, measured } from './observability/metrics.js';
 import { systemClock } from './domain/clock.js';
 import type { Clock } from './domain/clock.js';
@@ -208,7 +210,8 @@ async function openBus(
 /** The composition root: the only place that picks concrete store, bus and transports. */
 export async function buildApp(settings: Settings, options: AppOptions = {}): Promise<App> {
   const logger = options.logger ?? createLogger(settings.logLevel);
-  const metrics = new Metrics();
+  const build = buildInfo();
+  const metrics = new Metrics(build);
   const clock = options.clock ?? systemClock;
   // The bus reports availability to the Hub and the caches, which are built after the bus.
   const live: { hub?: Hub; presence?: ClusterPresence; revocations?: RevocationService } = {};
@@ -219,6 +222,7 @@ export async function buildApp(settings: Settings, options: AppOptions = {}): Pr
       // Without the bus this node would miss messages silently: close its connections and
       // refuse new ones until the bus is back; clients resume with last_msg_id.
       logger.warn({ up }, up ? 'bus back' : 'bus lost');
+      metrics.busConnected(up);
       if (up) {
         metrics.busReconnected();
         live.hub?.resume();
@@ -301,17 +305,21 @@ export async function buildApp(settings: Settings, options: AppOptions = {}): Pr
     maxBodyBytes: settings.maxBodyBytes,
     trustProxy: settings.trustProxy,
     requestTimeoutMs: settings.requestTimeoutMs,
+    onAnswered: (route, method, status, seconds) =>
+      metrics.httpAnswered(route, method, status, seconds),
   });
-  const startDraining = refuseWhileDraining(http);
+  const api = new ApiRoutes(http);
+  const drain = refuseWhileDraining(http);
   const sockets = new OpenSockets(http.server);
-  registerMiscRoutes(http, async () => {
-    await store.ping();
-    await bus.ping();
+  registerMiscRoutes(http, {
+    probed: [
+      { name: 'store', ping: () => store.ping() },
+      { name: 'bus', ping: () => bus.ping() },
+    ],
+    draining: () => drain.draining,
   });
-  http.get('/metrics', { onRequest: gate.hook() }, async (_request, reply) => {
-    void reply.type(metrics.registry.contentType);
-    return metrics.registry.metrics();
-  });
+  registerMetricsRoute(http, metrics.registry, gate);
+  registerOpenApiRoute(http, api, build.version);
   registerPublicRoutes(http, { tokens, conversations, messages, readState });
   registerInnerRoutes(http, { tokens, conversations, messages, readState, gate });
   registerPresenceRoutes(http, { presence, revocations, gate });
@@ -367,7 +375,7 @@ export async function buildApp(settings: Settings, options: AppOptions = {}): Pr
         presence.stop();
         revocations.stop();
         if (keySweep) clearInterval(keySweep);
-        startDraining();
+        drain.start();
         hub.closeAll(CloseReason.GoingAway);
         const { lingerMs, cutMs } = shutdownTimes(settings.shutdownGraceMs);
         const started = Date.now();

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { Events, connect } from 'nats';
-import type { ConnectionOptions, NatsConnection, Subscription } from 'nats';
+import { connect } from '@nats-io/transport-node';
+import type { ConnectionOptions, NatsConnection, Subscription } from '@nats-io/transport-node';
 import { UnavailableError } from '../domain/errors.js';
 import type { Bus, BusEvent, BusHandler } from './bus.js';
 
@@ -123,10 +123,10 @@ export class NatsBus implements Bus {
 
   private async watch(): Promise<void> {
     for await (const s of this.nc.status()) {
-      if (s.type === Events.Disconnect && this.up) {
+      if (s.type === 'disconnect' && this.up) {
         this.up = false;
         this.options.onAvailability?.(false);
-      } else if (s.type === Events.Reconnect && !this.up) {
+      } else if (s.type === 'reconnect' && !this.up) {
         this.up = true;
         this.options.onAvailability?.(true);
       }

@@ -1,7 +1,8 @@
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ErrorCode, successBody } from '../domain/errors.js';
-import { InnerGate, assertSessionIds, bodies, refuse } from '../http/index.js';
+import { InnerGate, answers, assertSessionIds, bodies, refuse } from '../http/index.js';
+import type { RouteDocs } from '../http/index.js';
 import type { TokenService } from '../services/token-service.js';
 import { DemoAssets } from './demo-assets.js';
 import type { Asset } from './demo-assets.js';
@@ -47,6 +48,20 @@ function sendAsset(reply: FastifyReply, asset: Asset): FastifyReply {
     .send(asset.body);
 }
 
+const pageDocs: RouteDocs = {
+  summary: 'Demo only (--demo): the chat page',
+  access: 'open',
+  responses: { '200': { description: 'The page.', content: { 'text/html': { type: 'string' } } } },
+  errors: [ErrorCode.Internal],
+};
+
+const assetDocs: RouteDocs = {
+  summary: "Demo only (--demo): the page's files and the SDK's modules",
+  access: 'open',
+  responses: { '200': { description: 'The file.' } },
+  errors: [ErrorCode.RouteNotFound],
+};
+
 /**
  * The demo chat: `GET /demo` (the page), `GET /demo/<file>` (its files and the SDK's modules,
  * from a fixed whitelist) and `POST /demo/token`, which hands out a token for any session to
@@ -56,7 +71,7 @@ function sendAsset(reply: FastifyReply, asset: Asset): FastifyReply {
 export function registerDemoRoutes(app: FastifyInstance, deps: DemoDeps): void {
   const assets = new DemoAssets(deps.publicDir ?? defaultPublicDir, deps.sdkDir ?? defaultSdkDir);
 
-  app.get('/demo', async (_request, reply) => {
+  app.get('/demo', { config: { docs: pageDocs } }, async (_request, reply) => {
     if ((await assets.sdkModules()) === undefined) {
       return refuse(
         reply,
@@ -68,13 +83,24 @@ export function registerDemoRoutes(app: FastifyInstance, deps: DemoDeps): void {
     return sendAsset(reply, assets.index);
   });
 
-  app.get('/demo/*', async (request: FastifyRequest<{ Params: { '*': string } }>, reply) => {
-    const asset = await assets.get(request.params['*']);
-    return asset ? sendAsset(reply, asset) : refuse(reply, ErrorCode.RouteNotFound);
-  });
+  app.get(
+    '/demo/*',
+    { config: { docs: assetDocs } },
+    async (request: FastifyRequest<{ Params: { '*': string } }>, reply) => {
+      const asset = await assets.get(request.params['*']);
+      return asset ? sendAsset(reply, asset) : refuse(reply, ErrorCode.RouteNotFound);
+    },
+  );
 
   app.post('/demo/token', {
     schema: { body: bodies.getToken },
+    config: {
+      docs: {
+        summary: 'Demo only: a token for any session (inner gate, or the demo page itself)',
+        access: 'inner',
+        data: answers.token,
+      },
+    },
     // The page calls it with its own Origin; any other page is refused.
     onRequest: (deps.gate ?? InnerGate.loopbackOnly()).hook({ sameOrigin: true }),
     handler: async (request) => {

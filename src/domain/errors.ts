@@ -1,4 +1,4 @@
-/** The one catalogue of error codes (CONTRACT.md "Envelope"). No numeric codes at call sites. */
+/** The one catalogue of error codes (docs/api.md "Envelope"). No numeric codes at call sites. */
 export const ErrorCode = {
   InvalidParameter: 10001,
   Internal: 10002,
@@ -51,7 +51,7 @@ export const errorSpecs: Readonly<Record<ErrorCode, ErrorSpec>> = {
   [ErrorCode.BadProtocol]: { status: 400, message: 'unsupported push protocol' },
 };
 
-/** The failure envelope (CONTRACT.md "Envelope"): a non-zero code and an error text, no `data`. */
+/** The failure envelope (docs/api.md "Envelope"): a non-zero code and an error text, no `data`. */
 export interface ErrorBody {
   readonly code: ErrorCode;
   readonly error: string;

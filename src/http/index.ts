@@ -4,3 +4,5 @@ export { InnerGate, isLoopbackPeer } from './auth.js';
 export { refuse } from './envelope.js';
 export { assertSessionIds } from './routes/validate.js';
 export { bodies } from './schemas.js';
+export { answers } from './response-schemas.js';
+export type { RouteDocs } from './openapi.js';

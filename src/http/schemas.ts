@@ -26,7 +26,7 @@ const msgId = { type: 'string', pattern: MSG_ID_PATTERN } as const;
 const sessionId = { ...text, minLength: 1, maxLength: MAX_SESSION_ID_BYTES } as const;
 const sessions = { type: 'array', maxItems: MAX_SESSIONS_PER_REQUEST, items: sessionId } as const;
 const desc = { type: 'boolean' } as const;
-// EXTENSIONS.md "Idempotent send": 1..64 printable ASCII characters without space; null: none.
+// docs/api.md, POST /send_msg: 1..64 printable ASCII characters without space; null: none.
 const clientMsgId = {
   type: ['string', 'null'],
   minLength: 1,
@@ -123,4 +123,47 @@ export const presenceBodies = {
     },
     ['session'],
   ),
+} as const;
+
+/** Long-poll limits of `GET /notify` (`timeout` in seconds, `batch` in messages). */
+export const DEFAULT_POLL_TIMEOUT_SEC = 30;
+export const MAX_POLL_TIMEOUT_SEC = 60;
+export const MAX_POLL_BATCH = 100;
+
+/**
+ * The query of `GET /notify`. The route parses it by hand, in this order, so that a bad
+ * `protoc` answers 90013 before any other check; this schema documents what it accepts.
+ */
+export const notifyQuery = {
+  type: 'object',
+  properties: {
+    protoc: {
+      enum: ['ws', 'sse', 'poll'],
+      description: 'The push protocol; anything else answers 400 / 90013.',
+    },
+    token: {
+      type: 'string',
+      description: 'The token, unless given as `Authorization: Bearer`.',
+    },
+    last_msg_id: {
+      type: 'string',
+      pattern: `${MSG_ID_PATTERN}|^$`,
+      description: 'Resume after this MsgId (SSE: else the `Last-Event-ID` header); empty is none.',
+    },
+    timeout: {
+      type: 'string',
+      pattern: '^\\d{1,3}$',
+      description: `poll only: seconds to wait, 0..${MAX_POLL_TIMEOUT_SEC} (default ${DEFAULT_POLL_TIMEOUT_SEC}).`,
+    },
+    batch: {
+      type: 'string',
+      pattern: '^\\d{1,3}$',
+      description: `poll only: answer an array of up to this many messages, 1..${MAX_POLL_BATCH}.`,
+    },
+    events: {
+      const: '1',
+      description: 'ws and sse only: add read, joined and left event frames to the stream.',
+    },
+  },
+  required: ['protoc'],
 } as const;

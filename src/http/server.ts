@@ -13,6 +13,11 @@ export interface HttpOptions {
   readonly trustProxy: readonly string[];
   /** A request (headers and body) must arrive whole within this, else its connection is closed. */
   readonly requestTimeoutMs: number;
+  /**
+   * Called once per answered request with its route pattern (`unmatched` for none: a URL would
+   * make one series per client-chosen path), method, status and duration in seconds.
+   */
+  readonly onAnswered?: (route: string, method: string, status: number, seconds: number) => void;
 }
 
 /** Idle keep-alive connections close after this (above common load balancers' 60 s). */
@@ -110,16 +115,22 @@ function logsInfo(level: string): boolean {
   return (levelRank[level] ?? 0) <= levelRank.info!;
 }
 
+/** The switch that starts draining, and whether it has been thrown. */
+export interface Drain {
+  start(): void;
+  readonly draining: boolean;
+}
+
 /**
  * Adds the shutdown hooks and returns the switch that starts draining: from then on every new
- * request is answered 503 / 10002, and every answer (those in flight included) carries
- * `Connection: close`, so no keep-alive connection takes another request. Call before routes
- * are registered.
+ * request is answered 503 / 10002 (except on routes with `config.answersWhileDraining`, the
+ * probes), and every answer (those in flight included) carries `Connection: close`, so no
+ * keep-alive connection takes another request. Call before routes are registered.
  */
-export function refuseWhileDraining(app: FastifyInstance): () => void {
+export function refuseWhileDraining(app: FastifyInstance): Drain {
   let draining = false;
-  app.addHook('onRequest', (_request, reply, done) => {
-    if (!draining) {
+  app.addHook('onRequest', (request, reply, done) => {
+    if (!draining || request.routeOptions.config?.answersWhileDraining === true) {
       done();
       return;
     }
@@ -130,8 +141,13 @@ export function refuseWhileDraining(app: FastifyInstance): () => void {
     if (draining) void reply.header('connection', 'close');
     done(null, payload);
   });
-  return () => {
-    draining = true;
+  return {
+    start() {
+      draining = true;
+    },
+    get draining() {
+      return draining;
+    },
   };
 }
 
@@ -186,6 +202,15 @@ export function createHttpServer(options: HttpOptions): FastifyInstance {
     }
     done();
   });
+
+  const { onAnswered } = options;
+  if (onAnswered) {
+    app.addHook('onResponse', (request, reply, done) => {
+      const route = request.routeOptions.url ?? 'unmatched';
+      onAnswered(route, request.method, reply.statusCode, reply.elapsedTime / 1000);
+      done();
+    });
+  }
 
   app.addHook('onResponse', (request, reply, done) => {
     // Building the line (redacting the URL, resolving the client address) costs more than

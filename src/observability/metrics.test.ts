@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { MemoryBus } from '../bus/memory-bus.js';
 import { Metrics, measured } from './metrics.js';
 
 /** Observations recorded under `method` in the store histogram. */
@@ -61,5 +62,23 @@ describe('measured', () => {
     } finally {
       process.off('unhandledRejection', onUnhandled);
     }
+  });
+});
+
+describe('the bus histogram', () => {
+  it('is named for what it measures and observes every bus call, not only publish', async () => {
+    const metrics = new Metrics();
+    const bus = measured(new MemoryBus(), metrics.busSeconds);
+    const unsubscribe = bus.subscribe(() => {});
+    await bus.publish({ type: 'disconnected', session: 's', platform: 1, nodeId: 'n' });
+    await bus.ping();
+    unsubscribe();
+    await bus.close();
+    const { values } = await metrics.busSeconds.get();
+    const counted = values
+      .filter((v) => v.metricName === 'quickim_bus_call_seconds_count')
+      .map((v) => `${String(v.labels.method)}=${v.value}`)
+      .sort();
+    assert.deepEqual(counted, ['close=1', 'ping=1', 'publish=1', 'subscribe=1']);
   });
 });

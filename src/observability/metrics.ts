@@ -6,6 +6,13 @@ import type { WebhookMetrics } from '../webhooks/delivery-worker.js';
 type Protocol = Parameters<HubMetrics['connectionOpened']>[0];
 
 const latencyBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+/** Up to a minute: a long-poll waits at most 60 s. */
+const httpBuckets = [...latencyBuckets, 10, 30, 60];
+
+export interface BuildInfo {
+  readonly version: string;
+  readonly node: string;
+}
 
 /** Every metric of one app, in its own registry (several apps may share a process in tests). */
 export class Metrics implements HubMetrics {
@@ -54,17 +61,39 @@ export class Metrics implements HubMetrics {
     registers: [this.registry],
   });
   readonly busSeconds = new Histogram({
-    name: 'quickim_bus_publish_seconds',
-    help: 'Bus call latency by method.',
+    name: 'quickim_bus_call_seconds',
+    help: 'Bus call latency by method (publish, ping, subscribe, close).',
     labelNames: ['method'] as const,
     buckets: latencyBuckets,
     registers: [this.registry],
   });
 
+  private readonly busUp = new Gauge({
+    name: 'quickim_bus_connected',
+    help: 'Whether the bus is connected (1) or lost (0); always 1 for the in-process bus.',
+    registers: [this.registry],
+  });
+  private readonly httpSeconds = new Histogram({
+    name: 'quickim_http_request_duration_seconds',
+    help: 'HTTP request duration by route pattern, method and status (push streams: their life).',
+    labelNames: ['route', 'method', 'status'] as const,
+    buckets: httpBuckets,
+    registers: [this.registry],
+  });
+  private readonly httpChildren = new Map<string, { observe(seconds: number): void }>();
+
   /** The webhook worker's counters, gauge and histogram. */
   readonly webhooks: WebhookMetrics = webhookMetrics(this.registry);
 
-  constructor() {
+  /** `build` labels `quickim_build_info`: this package's version and Node's. */
+  constructor(build: BuildInfo = { version: 'unknown', node: process.version }) {
+    new Gauge({
+      name: 'quickim_build_info',
+      help: 'Always 1; the labels say which quick-im and which Node.js run.',
+      labelNames: ['version', 'node'] as const,
+      registers: [this.registry],
+    }).set({ version: build.version, node: build.node }, 1);
+    this.busUp.set(1);
     collectDefaultMetrics({ register: this.registry });
     for (const p of ['ws', 'sse', 'poll']) this.connections.set({ protocol: p }, 0);
   }
@@ -92,6 +121,21 @@ export class Metrics implements HubMetrics {
   }
   busReconnected(): void {
     this.busReconnects.inc();
+  }
+  /** The bus was lost (false) or is connected again (true). */
+  busConnected(up: boolean): void {
+    this.busUp.set(up ? 1 : 0);
+  }
+  /** One answered HTTP request (`route` is the pattern, never the URL). */
+  httpAnswered(route: string, method: string, status: number, seconds: number): void {
+    // One labelled child per series, found by one string key: this runs on every request.
+    const key = `${method} ${status} ${route}`;
+    let child = this.httpChildren.get(key);
+    if (child === undefined) {
+      child = this.httpSeconds.labels(route, method, String(status));
+      this.httpChildren.set(key, child);
+    }
+    child.observe(seconds);
   }
 }
 

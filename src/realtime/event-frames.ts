@@ -1,7 +1,7 @@
 import type { MembershipEvent, ReadEvent } from '../bus/bus.js';
 import { Frame } from './frame.js';
 
-// The opt-in push events (EXTENSIONS.md "Events on the push stream"): keys in the contract's
+// The opt-in push events (docs/api.md, GET /notify): keys in the contract's
 // order, built once per bus event and shared by every recipient.
 
 /** `{"Event": "read", "ConversationID", "Session", "ReadMsgId"}` */

@@ -27,7 +27,7 @@ const METRICS = [
   'quickim_slow_consumers_total',
   'quickim_replacements_total',
   'quickim_store_seconds',
-  'quickim_bus_publish_seconds',
+  'quickim_bus_call_seconds',
   'quickim_bus_reconnects_total',
 ];
 

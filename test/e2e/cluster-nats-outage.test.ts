@@ -119,6 +119,12 @@ describe(
       assert.equal(pollAnswer.body.code, 10002);
       for (const [i, n] of nodes.entries()) {
         await waitUntil(async () => (await healthStatus(n)) === 503, WAIT_MS, `node ${i + 1} 503`);
+        // Not ready, but alive: a liveness probe must not restart a node for a NATS outage.
+        const ready = await fetchJson(`${n.url}/readyz`);
+        assert.equal(ready.status, 503);
+        assert.deepEqual(ready.body, { status: 'unavailable', failing: ['bus'] });
+        assert.equal((await fetchJson(`${n.url}/livez`)).status, 200);
+        assert.equal(metricValue(await scrape(n), 'quickim_bus_connected'), 0);
       }
 
       // Sends are stored and acknowledged on every node; history reads work.
@@ -156,6 +162,8 @@ describe(
       await startNats();
       for (const [i, n] of nodes.entries()) {
         await waitUntil(async () => (await healthStatus(n)) === 200, 20_000, `node ${i + 1} 200`);
+        assert.equal((await fetchJson(`${n.url}/readyz`)).status, 200);
+        assert.equal(metricValue(await scrape(n), 'quickim_bus_connected'), 1);
       }
 
       // Clients resume on other nodes than the ones they left, with the last id they saw.

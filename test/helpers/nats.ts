@@ -1,6 +1,6 @@
 import { execFileSync, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { connect } from 'nats';
+import { connect } from '@nats-io/transport-node';
 import { freePort, waitUntil } from './processes.js';
 
 /** Why NATS tests cannot run here, or undefined when they can. */

@@ -1,13 +1,21 @@
 import { STATUS_CODES } from 'node:http';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { ErrorCode, ImError, errorBody } from '../../domain/errors.js';
 import { isMsgId } from '../../domain/msg-id.js';
 import type { PushGrant } from '../../realtime/wire.js';
 import type { TokenService } from '../../services/token-service.js';
 import type { Protocol, Transport, UpgradeTransport } from '../../transports/transport.js';
 import { readBearer } from '../bearer.js';
+import type { RouteDocs } from '../openapi.js';
+import { pollAnswer } from '../response-schemas.js';
+import {
+  DEFAULT_POLL_TIMEOUT_SEC,
+  MAX_POLL_BATCH,
+  MAX_POLL_TIMEOUT_SEC,
+  notifyQuery,
+} from '../schemas.js';
 import { redactUrl } from '../server.js';
 
 export interface NotifyDeps {
@@ -17,10 +25,6 @@ export interface NotifyDeps {
   /** The transport that takes HTTP upgrades to `/notify`. */
   readonly upgrades: UpgradeTransport;
 }
-
-const DEFAULT_POLL_TIMEOUT_SEC = 30;
-const MAX_POLL_TIMEOUT_SEC = 60;
-const MAX_POLL_BATCH = 100;
 
 interface NotifyQuery {
   readonly token: string | undefined;
@@ -116,6 +120,32 @@ function upgradeQuery(url: URL): QueryValues {
   return q;
 }
 
+const notifyDocs: RouteDocs = {
+  summary: 'Push: WebSocket, Server-Sent Events or long-poll',
+  description:
+    "Every message of every conversation the token's session is a member of, as MsgData JSON, " +
+    'in MsgId order per conversation. ws: one text frame per message (with events=1, event ' +
+    'frames too). sse: `id: <MsgId>`, `event: message`, `data: <MsgData>`. poll: the oldest ' +
+    'undelivered message, an array with `batch`, or 204 after `timeout` seconds. Errors found ' +
+    'before the stream starts are ordinary answers with the envelope (a refused WebSocket ' +
+    'handshake too); a poll replaced by a newer one answers 409 / 10009, one whose token is ' +
+    'revoked 401 / 10101, one cut by a bus outage or shutdown 503 / 10002. With events=1 (ws, ' +
+    'sse) event frames join the stream, never replayed: `{"Event":"read","ConversationID",' +
+    '"Session","ReadMsgId"}`, `{"Event":"joined","ConversationID","Sessions"}`, ' +
+    '`{"Event":"left","ConversationID","Sessions","Kicked"}` (SSE: `event: <Event>`, no id).',
+  access: 'token',
+  query: notifyQuery,
+  responses: {
+    '101': { description: 'protoc=ws: the WebSocket handshake (send `Upgrade: websocket`).' },
+    '200': {
+      description: 'protoc=sse: the event stream; protoc=poll: messages.',
+      content: { 'text/event-stream': { type: 'string' }, 'application/json': pollAnswer },
+    },
+    '204': { description: 'protoc=poll: no message came within `timeout`.' },
+  },
+  errors: [ErrorCode.BadProtocol, ErrorCode.Replaced],
+};
+
 /**
  * `GET /notify?protoc=ws|sse|poll`: parses the query and checks the token, then hands the
  * request to the transport the composition root picked for the protocol.
@@ -123,7 +153,7 @@ function upgradeQuery(url: URL): QueryValues {
 export function registerNotifyRoutes(app: FastifyInstance, deps: NotifyDeps): void {
   const { tokens, transports } = deps;
 
-  app.get('/notify', async (request: FastifyRequest, reply: FastifyReply) => {
+  app.get('/notify', { config: { docs: notifyDocs } }, async (request, reply) => {
     const query = parseQuery(
       request.query as QueryValues,
       request.headers['last-event-id'] as string | undefined,
