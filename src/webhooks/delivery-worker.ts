@@ -109,13 +109,16 @@ export class WebhookDelivery {
     void this.pump();
   }
 
-  /** Looks again in `ms`: a retry is sent when it is due, not at the next poll. */
+  /**
+   * Looks again in `ms`: a retry is sent when it is due, not at the next poll. A few ms late,
+   * since a timer may fire a millisecond before the wall clock reads its due time.
+   */
   private wakeIn(ms: number): void {
     if (this.stopped || this.wakeups.size >= MAX_WAKEUPS) return;
     const timer = this.o.clock.setTimeout(() => {
       this.wakeups.delete(timer);
       this.notify();
-    }, ms);
+    }, ms + 5);
     timer.unref();
     this.wakeups.add(timer);
   }
