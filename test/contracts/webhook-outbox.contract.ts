@@ -54,17 +54,6 @@ export function webhookOutboxContract(name: string, factory: StoreFactory<Store>
   describe(`${name} conforms to WebhookOutbox`, () => {
     const withStore = (fn: (store: Store) => Promise<void>) => withStoreOf(factory, fn);
 
-    it('writes nothing when no event is given', () =>
-      withStore(async (store) => {
-        const c = randomUUID();
-        await store.createConversation(c, 0, ['alice', 'bob']);
-        await store.appendMessage(draft(c, 'alice'));
-        await store.joinByInner(c, ['carol']);
-        await store.leave(c, 'bob');
-        assert.equal(await store.countWebhookEvents(), 0);
-        assert.deepEqual(await store.leaseWebhookEvents('n1', T0, T0 + LEASE, 10), []);
-      }));
-
     it('writes each change with its event, in order, only when something changed', () =>
       withStore(async (store) => {
         const c = await created(store, ['alice', 'bob']);
@@ -128,8 +117,15 @@ export function webhookOutboxContract(name: string, factory: StoreFactory<Store>
         assert.equal(new Set(events.map((e) => e.id)).size, events.length);
       }));
 
-    it('writes no event when the change itself fails (same transaction)', () =>
+    it('writes nothing without an event, or when the change itself fails (same transaction)', () =>
       withStore(async (store) => {
+        const plain = randomUUID();
+        await store.createConversation(plain, 0, ['alice', 'bob']);
+        await store.appendMessage(draft(plain, 'alice'));
+        await store.joinByInner(plain, ['carol']);
+        await store.leave(plain, 'bob');
+        assert.equal(await store.countWebhookEvents(), 0);
+        assert.deepEqual(await store.leaseWebhookEvents('n1', T0, T0 + LEASE, 10), []);
         const c = await created(store, ['alice']);
         await drain(store);
         // Creating an existing id fails: its event must not be left behind.
