@@ -7,6 +7,7 @@ import { MemoryBus } from './bus/memory-bus.js';
 import { NatsBus } from './bus/nats-bus.js';
 import { CidrSet } from './config/cidr.js';
 import type { Settings } from './config/settings.js';
+import { webhookKey } from './config/values.js';
 import { registerDemoRoutes } from './demo/demo-routes.js';
 import { MAX_NODE_ID, MsgIdAllocator } from './domain/msg-id.js';
 import { InnerGate } from './http/auth.js';
@@ -39,6 +40,8 @@ import { PollTransport } from './transports/poll-transport.js';
 import type { PollPositions } from './transports/poll-transport.js';
 import { SseTransport } from './transports/sse-transport.js';
 import { WsTransport } from './transports/ws-transport.js';
+import type { WebhookEvents } from './services/webhook-events.js';
+import { WebhookDelivery } from './webhooks/delivery-worker.js';
 
 export interface AppOptions {
   /** Defaults to a pino logger at `settings.logLevel`. */
@@ -281,12 +284,33 @@ export async function buildApp(settings: Settings, options: AppOptions = {}): Pr
   const presence = new ClusterPresence({ hub, bus, clock, nodeId, logger });
   presence.start();
   live.presence = presence;
+  // Webhooks: the services write events to the outbox with what they report; the worker
+  // delivers them off the request path.
+  const delivery =
+    settings.webhookUrl === undefined || settings.webhookSecret === undefined
+      ? undefined
+      : new WebhookDelivery({
+          url: settings.webhookUrl,
+          key: webhookKey(settings.webhookSecret),
+          outbox: store,
+          clock,
+          log: logger,
+          metrics: metrics.webhooks,
+          owner: nodeId,
+          maxInFlight: settings.webhookMaxInFlight,
+        });
+  const webhooks: WebhookEvents | undefined = delivery && {
+    now: () => clock.now(),
+    presence,
+    written: () => delivery.notify(),
+  };
   const conversations = new ConversationService(
     store,
     bus,
     onBusError,
     RateLimiter.perMinute(settings.joinRate, clock),
     (event) => hub.applyHere(event),
+    webhooks,
   );
   const messages = new MessageService(
     store,
@@ -296,6 +320,7 @@ export async function buildApp(settings: Settings, options: AppOptions = {}): Pr
     onBusError,
     metrics,
     RateLimiter.perSecond(settings.sendRate, clock),
+    webhooks,
   );
   const readState = new ReadStateService(store, bus, conversations, presence, onBusError);
 
@@ -358,6 +383,7 @@ export async function buildApp(settings: Settings, options: AppOptions = {}): Pr
       }, REVOCATION_SWEEP_MS);
   revocationSweep?.unref();
   const keySweep = options.clock ? undefined : sweepClientMsgIds(store, logger);
+  delivery?.start();
 
   let closing: Promise<void> | undefined;
   return {
@@ -369,6 +395,8 @@ export async function buildApp(settings: Settings, options: AppOptions = {}): Pr
     metrics,
     close() {
       closing ??= (async () => {
+        // Deliveries in flight are abandoned: their leases expire, and they are sent again.
+        delivery?.stop();
         if (ticker) clearInterval(ticker);
         if (sweep) clearInterval(sweep);
         if (revocationSweep) clearInterval(revocationSweep);

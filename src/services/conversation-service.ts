@@ -3,8 +3,15 @@ import { MAX_CONVERSATION_TYPE, MIN_CONVERSATION_TYPE } from '../domain/conversa
 import type { ConversationDetail } from '../domain/conversation.js';
 import { ErrorCode, ImError, RateLimitedError, UnavailableError } from '../domain/errors.js';
 import type { Bus, MembershipEvent } from '../bus/bus.js';
+import {
+  conversationCreated,
+  conversationJoined,
+  conversationLeft,
+} from '../domain/webhook-event.js';
 import type { ConversationStore } from '../store/store.js';
+import type { MembershipEventOf } from '../store/webhook-outbox.js';
 import type { RateLimiter } from './rate-limiter.js';
+import type { WebhookEvents } from './webhook-events.js';
 
 /** Throws 90010 unless `type` is an integer in 0..15. */
 export function assertConversationType(type: number): void {
@@ -26,7 +33,23 @@ export class ConversationService {
      * session must not keep receiving here.
      */
     private readonly applyHere: (event: MembershipEvent) => void = () => {},
+    /** Webhooks on: each change writes its event to the outbox in its transaction. */
+    private readonly webhooks?: WebhookEvents,
   ) {}
+
+  /** The event builder of a membership change, or undefined when webhooks are off. */
+  private eventOf(
+    build: (changed: readonly string[], atMs: number) => ReturnType<MembershipEventOf>,
+  ): MembershipEventOf | undefined {
+    const webhooks = this.webhooks;
+    if (!webhooks) return undefined;
+    return (changed) => build(changed, webhooks.now());
+  }
+
+  /** Tells the delivery worker when a change wrote an event. */
+  private written(changed: boolean): void {
+    if (changed) this.webhooks?.written();
+  }
 
   /** Throws 10006 when `session` is over its create + join rate; nothing is stored then. */
   private admitJoin(session: string): void {
@@ -55,7 +78,9 @@ export class ConversationService {
     if (members.length === 0) throw new ImError(ErrorCode.NoMembers);
     if (creator !== undefined) this.admitJoin(creator);
     const id = randomUUID();
-    await this.store.createConversation(id, type, members);
+    const event = this.webhooks && conversationCreated(id, type, members, this.webhooks.now());
+    await this.store.createConversation(id, type, members, event);
+    this.written(true);
     await this.announce(id, members, members, 'joined');
     return id;
   }
@@ -78,7 +103,12 @@ export class ConversationService {
   /** Idempotent; a kicked session gets 10004 until an inner join. */
   async join(conversationId: string, session: string): Promise<void> {
     this.admitJoin(session);
-    const result = await this.store.joinBySelf(conversationId, session);
+    const result = await this.store.joinBySelf(
+      conversationId,
+      session,
+      this.eventOf((changed, atMs) => conversationJoined(conversationId, changed, atMs)),
+    );
+    this.written(result === 'joined');
     if (result === 'not-found') throw new ImError(ErrorCode.ConversationNotFound);
     if (result === 'kicked')
       throw new ImError(ErrorCode.NotMember, 'removed from the conversation');
@@ -86,21 +116,36 @@ export class ConversationService {
   }
 
   async leave(conversationId: string, session: string): Promise<void> {
-    const left = await this.store.leave(conversationId, session);
+    const left = await this.store.leave(
+      conversationId,
+      session,
+      this.eventOf((changed, atMs) => conversationLeft(conversationId, changed, false, atMs)),
+    );
+    this.written(left === true);
     if (left === undefined) throw new ImError(ErrorCode.ConversationNotFound);
     await this.announce(conversationId, [session], left ? [session] : [], 'left');
   }
 
   async joinByInner(conversationId: string, sessions: readonly string[]): Promise<void> {
     const unique = [...new Set(sessions)];
-    const added = await this.store.joinByInner(conversationId, unique);
+    const added = await this.store.joinByInner(
+      conversationId,
+      unique,
+      this.eventOf((changed, atMs) => conversationJoined(conversationId, changed, atMs)),
+    );
+    this.written((added?.length ?? 0) > 0);
     if (added === undefined) throw new ImError(ErrorCode.ConversationNotFound);
     await this.announce(conversationId, unique, added, 'joined');
   }
 
   async kick(conversationId: string, sessions: readonly string[]): Promise<void> {
     const unique = [...new Set(sessions)];
-    const removed = await this.store.kick(conversationId, unique);
+    const removed = await this.store.kick(
+      conversationId,
+      unique,
+      this.eventOf((changed, atMs) => conversationLeft(conversationId, changed, true, atMs)),
+    );
+    this.written((removed?.length ?? 0) > 0);
     if (removed === undefined) throw new ImError(ErrorCode.ConversationNotFound);
     await this.announce(conversationId, unique, removed, 'kicked');
   }

@@ -2,10 +2,20 @@ import { HISTORY_PAGE, MAX_RANGE_MESSAGES } from '../domain/conversation.js';
 import { ErrorCode, ImError, RateLimitedError } from '../domain/errors.js';
 import { nowMicros, serializeMessage } from '../domain/message.js';
 import type { Message } from '../domain/message.js';
+import { MAX_OFFLINE_SESSIONS, messageCreated } from '../domain/webhook-event.js';
 import type { Bus } from '../bus/bus.js';
-import type { MessageDraft, MessageStore, UncheckedAppendResult } from '../store/store.js';
+import type {
+  CursorStore,
+  MessageDraft,
+  MessageStore,
+  UncheckedAppendResult,
+} from '../store/store.js';
 import type { ConversationService } from './conversation-service.js';
 import type { RateLimiter } from './rate-limiter.js';
+import type { WebhookEvents } from './webhook-events.js';
+
+/** Members read per page when listing a message's offline members. */
+const MEMBER_PAGE = 1000;
 
 export interface SendInput {
   readonly conversationId: string;
@@ -19,7 +29,7 @@ export interface SendInput {
 /** Sending and reading messages; knows nothing of HTTP. */
 export class MessageService {
   constructor(
-    private readonly store: MessageStore,
+    private readonly store: MessageStore & Pick<CursorStore, 'memberCursors'>,
     private readonly bus: Bus,
     private readonly conversations: ConversationService,
     private readonly maxContentBytes: number,
@@ -27,6 +37,8 @@ export class MessageService {
     private readonly counters?: { messageAccepted(): void },
     /** Messages per session (`--send-rate`). */
     private readonly sendLimiter?: RateLimiter,
+    /** Webhooks on: each stored message writes a `message.created` event with it. */
+    private readonly webhooks?: WebhookEvents,
   ) {}
 
   /**
@@ -39,7 +51,7 @@ export class MessageService {
     const draft = this.draft(session, input);
     const retryAfter = this.sendLimiter?.take(session) ?? 0;
     if (retryAfter > 0) throw new RateLimitedError(retryAfter);
-    const result = await this.store.appendMessage(draft);
+    const result = await this.store.appendMessage(await this.withEvent(draft));
     if (result.kind === 'not-member') throw new ImError(ErrorCode.NotMember);
     return this.accepted(result);
   }
@@ -49,7 +61,44 @@ export class MessageService {
    * conversation must exist (10005).
    */
   async sendAs(session: string, input: SendInput): Promise<Message> {
-    return this.accepted(await this.store.appendUnchecked(this.draft(session, input)));
+    const draft = await this.withEvent(this.draft(session, input));
+    return this.accepted(await this.store.appendUnchecked(draft));
+  }
+
+  /**
+   * With webhooks on, the draft carries its `message.created` event, which the store writes
+   * in the message's transaction. `OfflineSessions` costs one more store read per send (a
+   * page of up to 1,000 members, by the members index; more pages only while fewer than
+   * 1,000 offline members have been found), taken just before the append.
+   */
+  private async withEvent(draft: MessageDraft): Promise<MessageDraft> {
+    const webhooks = this.webhooks;
+    if (!webhooks) return draft;
+    const offline = await this.offlineMembers(draft.conversationId, draft.fromSession, webhooks);
+    const atMs = webhooks.now();
+    return { ...draft, event: (message) => messageCreated(message, offline, atMs) };
+  }
+
+  /** The first 1,000 members in byte order, other than `sender`, with no push connection. */
+  private async offlineMembers(
+    conversationId: string,
+    sender: string,
+    webhooks: WebhookEvents,
+  ): Promise<string[]> {
+    const offline: string[] = [];
+    let after: string | null = null;
+    for (;;) {
+      const page = await this.store.memberCursors(conversationId, after, MEMBER_PAGE);
+      if (page === undefined) return offline;
+      for (const { session } of page) {
+        if (session === sender || webhooks.presence.platformsOf(session).length > 0) continue;
+        offline.push(session);
+        if (offline.length === MAX_OFFLINE_SESSIONS) return offline;
+      }
+      const last = page[page.length - 1];
+      if (page.length < MEMBER_PAGE || last === undefined) return offline;
+      after = last.session;
+    }
   }
 
   private draft(session: string, input: SendInput): MessageDraft {
@@ -75,6 +124,7 @@ export class MessageService {
     if (result.kind === 'duplicate') return result.message;
     const { message, previousMsgId } = result;
     this.counters?.messageAccepted();
+    this.webhooks?.written();
     this.bus
       .publish({
         type: 'message',

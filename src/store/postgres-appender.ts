@@ -1,10 +1,14 @@
+import type { PoolClient } from 'pg';
 import type { Message } from '../domain/message.js';
 import { BoundedMap } from './bounded-map.js';
+import { insertOutboxRow } from './postgres-webhook-outbox.js';
 import { MemberState } from './member-state.js';
 import type { PostgresDatabase } from './postgres-database.js';
 import {
   APPEND_AFTER,
+  APPEND_AFTER_EVENT,
   APPEND_AFTER_KEYED,
+  APPEND_AFTER_KEYED_EVENT,
   APPEND_LOCKED,
   APPEND_LOCKED_KEYED,
   KEYED_MESSAGE,
@@ -53,13 +57,23 @@ export class PostgresAppender {
         const { nowMs, freshSinceMs } = keyTimes(draft);
         values.push(draft.clientMsgId, freshSinceMs, nowMs);
       }
+      const result = appendedResult(draft, msgId, guess);
+      // The event rides in the same statement, written only if the message is.
+      const event = draft.event?.(result.message);
+      if (event) values.push(event.id, event.body, event.createdAtMs);
       const appended = await this.db.rows<{ one: number }>(
-        draft.clientMsgId === undefined ? APPEND_AFTER : APPEND_AFTER_KEYED,
+        draft.clientMsgId === undefined
+          ? event
+            ? APPEND_AFTER_EVENT
+            : APPEND_AFTER
+          : event
+            ? APPEND_AFTER_KEYED_EVENT
+            : APPEND_AFTER_KEYED,
         values,
       );
       if (appended.length === 1) {
         this.lastIds.set(draft.conversationId, msgId);
-        return appendedResult(draft, msgId, guess);
+        return result;
       }
       this.lastIds.delete(draft.conversationId);
     }
@@ -83,7 +97,7 @@ export class PostgresAppender {
       if (draft.clientMsgId === undefined) {
         const msgId = this.allocate(row.last_msg_id);
         await c.query(prepared(APPEND_LOCKED, draftValues(draft, msgId)));
-        return appendedResult(draft, msgId, row.last_msg_id);
+        return this.withEvent(c, draft, appendedResult(draft, msgId, row.last_msg_id));
       }
       const { nowMs, freshSinceMs } = keyTimes(draft);
       const first = await c.query<Message>(
@@ -99,9 +113,19 @@ export class PostgresAppender {
       await c.query(
         prepared(APPEND_LOCKED_KEYED, [...draftValues(draft, msgId), draft.clientMsgId, nowMs]),
       );
-      return appendedResult(draft, msgId, row.last_msg_id);
+      return this.withEvent(c, draft, appendedResult(draft, msgId, row.last_msg_id));
     });
     if (result.kind === 'appended') this.lastIds.set(draft.conversationId, result.message.MsgId);
+    return result;
+  }
+
+  /** Writes the stored message's webhook event (if any) in its transaction. */
+  private async withEvent(
+    c: PoolClient,
+    draft: MessageDraft,
+    result: Extract<AppendResult, { kind: 'appended' }>,
+  ): Promise<AppendResult> {
+    if (draft.event) await insertOutboxRow(c, draft.event(result.message));
     return result;
   }
 }

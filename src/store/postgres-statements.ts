@@ -196,3 +196,42 @@ export const MEMBER_CURSORS = `SELECT m.session, ${cursorOf('m')} AS read_msg_id
       AND session COLLATE "C" > $2 ORDER BY session COLLATE "C" LIMIT $3) m ON true
   WHERE c.id = $1
   ORDER BY m.session COLLATE "C"`;
+
+/** Writes a webhook event: `$1` id, `$2` conversation, `$3` body, `$4` when (ms). */
+export const INSERT_OUTBOX = `INSERT INTO webhook_outbox (id, conversation_id, body, created_at, next_attempt_at)
+  VALUES ($1, $2, $3, $4, $4)`;
+
+/**
+ * An append statement that also writes its message's webhook event, in the same statement
+ * and only when the message is stored: `$first` the event id, then its body and time (ms).
+ */
+function withOutboxRow(append: string, first: number): string {
+  const at = append.lastIndexOf('\n  INSERT INTO messages');
+  return `${append.slice(0, at)},
+  e AS (
+    INSERT INTO webhook_outbox (id, conversation_id, body, created_at, next_attempt_at)
+    SELECT $${first}::text, $1, $${first + 1}::text, $${first + 2}::bigint, $${first + 2}::bigint
+    FROM c)${append.slice(at)}`;
+}
+export const APPEND_AFTER_EVENT = withOutboxRow(APPEND_AFTER, 9);
+export const APPEND_AFTER_KEYED_EVENT = withOutboxRow(APPEND_AFTER_KEYED, 12);
+
+/**
+ * Leases each conversation's oldest event (`DISTINCT ON` over the (conversation_id, seq)
+ * index) when due and not leased, up to `$4` of them, to `$1` until `$3`; `$2` is now (ms).
+ * `SKIP LOCKED` lets two nodes lease at once without waiting on each other or taking the same
+ * row; a row another node leased and committed meanwhile is re-checked and left.
+ */
+export const LEASE_OUTBOX = `WITH heads AS (
+    SELECT DISTINCT ON (conversation_id) seq FROM webhook_outbox ORDER BY conversation_id, seq),
+  due AS (
+    SELECT o.seq FROM webhook_outbox o JOIN heads h ON h.seq = o.seq
+    WHERE o.next_attempt_at <= $2 AND (o.lease_until IS NULL OR o.lease_until <= $2)
+    ORDER BY o.seq LIMIT $4
+    FOR UPDATE OF o SKIP LOCKED)
+  UPDATE webhook_outbox o SET lease_owner = $1, lease_until = $3 FROM due WHERE o.seq = due.seq
+  RETURNING o.seq, o.id, o.conversation_id, o.body, o.created_at, o.attempts`;
+export const DELETE_OUTBOX = 'DELETE FROM webhook_outbox WHERE id = $1';
+export const RETRY_OUTBOX = `UPDATE webhook_outbox SET attempts = $2, next_attempt_at = $3,
+  lease_owner = NULL, lease_until = NULL WHERE id = $1`;
+export const COUNT_OUTBOX = 'SELECT count(*)::int AS n FROM webhook_outbox';

@@ -6,6 +6,8 @@ import { MemberState } from './member-state.js';
 import { PostgresAppender } from './postgres-appender.js';
 import { PostgresDatabase } from './postgres-database.js';
 import { PostgresRevocations } from './postgres-revocations.js';
+import { PostgresWebhookOutbox, insertOutboxRow } from './postgres-webhook-outbox.js';
+import type { MembershipEventOf, OutboxDraft, OutboxEvent } from './webhook-outbox.js';
 import type { Revocation } from './revocations.js';
 import type { PostgresDatabaseOptions } from './postgres-database.js';
 import {
@@ -85,6 +87,7 @@ async function admit(
 export class PostgresStore implements Store {
   private readonly appender: PostgresAppender;
   private readonly revocations: PostgresRevocations;
+  private readonly outbox: PostgresWebhookOutbox;
 
   private constructor(
     private readonly db: PostgresDatabase,
@@ -94,6 +97,7 @@ export class PostgresStore implements Store {
   ) {
     this.appender = new PostgresAppender(db, allocate);
     this.revocations = new PostgresRevocations(db);
+    this.outbox = new PostgresWebhookOutbox(db);
   }
 
   /**
@@ -118,10 +122,12 @@ export class PostgresStore implements Store {
     conversationId: string,
     type: number,
     sessions: readonly string[],
+    event?: OutboxDraft,
   ): Promise<void> {
     return this.db.tx(async (c) => {
       await c.query('INSERT INTO conversations (id, type) VALUES ($1, $2)', [conversationId, type]);
       await admit(c, conversationId, sessions);
+      if (event) await insertOutboxRow(c, event);
     });
   }
 
@@ -159,7 +165,11 @@ export class PostgresStore implements Store {
     return rows.map((r) => r.conversation_id);
   }
 
-  joinBySelf(conversationId: string, session: string): Promise<SelfJoinResult> {
+  joinBySelf(
+    conversationId: string,
+    session: string,
+    event?: MembershipEventOf,
+  ): Promise<SelfJoinResult> {
     return this.db.tx(async (c) => {
       if (!(await exists(c, conversationId))) return 'not-found';
       const { rows } = await c.query<{ state: number }>(
@@ -170,18 +180,27 @@ export class PostgresStore implements Store {
       if (state === Kicked) return 'kicked';
       if (state === Member) return 'already-member';
       await admit(c, conversationId, [session]);
+      if (event) await insertOutboxRow(c, event([session]));
       return 'joined';
     });
   }
 
-  joinByInner(conversationId: string, sessions: readonly string[]): Promise<string[] | undefined> {
-    return this.changeMembers(conversationId, sessions, true, (c, changed) =>
+  joinByInner(
+    conversationId: string,
+    sessions: readonly string[],
+    event?: MembershipEventOf,
+  ): Promise<string[] | undefined> {
+    return this.changeMembers(conversationId, sessions, true, event, (c, changed) =>
       admit(c, conversationId, changed),
     );
   }
 
-  kick(conversationId: string, sessions: readonly string[]): Promise<string[] | undefined> {
-    return this.changeMembers(conversationId, sessions, false, (c) =>
+  kick(
+    conversationId: string,
+    sessions: readonly string[],
+    event?: MembershipEventOf,
+  ): Promise<string[] | undefined> {
+    return this.changeMembers(conversationId, sessions, false, event, (c) =>
       setState(c, conversationId, [...new Set(sessions)], Kicked),
     );
   }
@@ -189,12 +208,14 @@ export class PostgresStore implements Store {
   /**
    * Runs `change` with the conversation locked, if it exists; resolves with the sessions whose
    * membership it changes (not members before, when `joining`; members before, otherwise). The
-   * conversation's row lock orders every membership change, so the read is current.
+   * conversation's row lock orders every membership change, so the read is current. `event`
+   * of the changed sessions goes to the outbox when there are any.
    */
   private changeMembers(
     conversationId: string,
     sessions: readonly string[],
     joining: boolean,
+    event: MembershipEventOf | undefined,
     change: (c: PoolClient, changed: string[]) => Promise<void>,
   ): Promise<string[] | undefined> {
     return this.db.tx(async (c) => {
@@ -208,18 +229,25 @@ export class PostgresStore implements Store {
       const members = new Set(rows.map((r) => r.session));
       const changed = unique.filter((s) => members.has(s) !== joining);
       await change(c, changed);
+      if (event && changed.length > 0) await insertOutboxRow(c, event(changed));
       return changed;
     });
   }
 
-  leave(conversationId: string, session: string): Promise<boolean | undefined> {
+  leave(
+    conversationId: string,
+    session: string,
+    event?: MembershipEventOf,
+  ): Promise<boolean | undefined> {
     return this.db.tx(async (c) => {
       if (!(await exists(c, conversationId))) return undefined;
       const { rowCount } = await c.query(
         `UPDATE members SET state = ${Left} WHERE conversation_id = $1 AND session = $2 AND state = ${Member}`,
         [conversationId, session],
       );
-      return (rowCount ?? 0) > 0;
+      const left = (rowCount ?? 0) > 0;
+      if (left && event) await insertOutboxRow(c, event([session]));
+      return left;
     });
   }
 
@@ -380,6 +408,27 @@ export class PostgresStore implements Store {
   async deleteExpiredClientMsgIds(beforeMs: number): Promise<number> {
     const { rowCount } = await this.db.query(DELETE_EXPIRED_CLIENT_MSG_IDS, [beforeMs]);
     return rowCount ?? 0;
+  }
+
+  leaseWebhookEvents(
+    owner: string,
+    nowMs: number,
+    leaseUntilMs: number,
+    limit: number,
+  ): Promise<OutboxEvent[]> {
+    return this.outbox.lease(owner, nowMs, leaseUntilMs, limit);
+  }
+
+  deleteWebhookEvent(id: string): Promise<void> {
+    return this.outbox.delete(id);
+  }
+
+  retryWebhookEvent(id: string, attempts: number, nextAttemptAtMs: number): Promise<void> {
+    return this.outbox.retry(id, attempts, nextAttemptAtMs);
+  }
+
+  countWebhookEvents(): Promise<number> {
+    return this.outbox.count();
   }
 
   async ping(): Promise<void> {

@@ -10,6 +10,8 @@ import { markReadTx, summariesOf } from './sqlite-read-state.js';
 import { conversationDetail, prepareStatements, settle } from './sqlite-statements.js';
 import type { SqliteStatements } from './sqlite-statements.js';
 import { SqliteRevocations } from './sqlite-revocations.js';
+import { SqliteWebhookOutbox } from './sqlite-webhook-outbox.js';
+import type { MembershipEventOf, OutboxDraft, OutboxEvent } from './webhook-outbox.js';
 import type { Revocation } from './revocations.js';
 import { SqliteWalControl } from './sqlite-wal-control.js';
 import type { WalControlOptions } from './sqlite-wal-control.js';
@@ -69,6 +71,7 @@ export class SqliteStore implements Store {
   private readonly db: Database.Database;
   private readonly q: SqliteStatements;
   private readonly revocations: SqliteRevocations;
+  private readonly outbox: SqliteWebhookOutbox;
   private readonly allocate: AllocateMsgId;
   private readonly commits: SqliteGroupCommit;
   private readonly wal: SqliteWalControl;
@@ -100,6 +103,7 @@ export class SqliteStore implements Store {
     this.migrate();
     this.q = prepareStatements(this.db);
     this.revocations = new SqliteRevocations(this.db);
+    this.outbox = new SqliteWebhookOutbox(this.db);
   }
 
   private migrate(): void {
@@ -154,11 +158,13 @@ export class SqliteStore implements Store {
     conversationId: string,
     type: number,
     sessions: readonly string[],
+    event?: OutboxDraft,
   ): Promise<void> {
     return this.run(() =>
       this.db.transaction(() => {
         this.q.insertConversation.run(conversationId, type);
         this.admit(conversationId, sessions);
+        if (event) this.outbox.insert(event);
       })(),
     );
   }
@@ -179,7 +185,11 @@ export class SqliteStore implements Store {
     return this.run(() => this.q.joined.all(session).map((r) => r.conversation_id));
   }
 
-  joinBySelf(conversationId: string, session: string): Promise<SelfJoinResult> {
+  joinBySelf(
+    conversationId: string,
+    session: string,
+    event?: MembershipEventOf,
+  ): Promise<SelfJoinResult> {
     return this.run(() =>
       this.db.transaction((): SelfJoinResult => {
         const row = this.q.appendCheck.get(session, conversationId);
@@ -187,31 +197,42 @@ export class SqliteStore implements Store {
         if (row.state === Kicked) return 'kicked';
         if (row.state === Member) return 'already-member';
         this.admit(conversationId, [session]);
+        if (event) this.outbox.insert(event([session]));
         return 'joined';
       })(),
     );
   }
 
-  joinByInner(conversationId: string, sessions: readonly string[]): Promise<string[] | undefined> {
-    return this.changeMembers(conversationId, sessions, true, (changed) =>
+  joinByInner(
+    conversationId: string,
+    sessions: readonly string[],
+    event?: MembershipEventOf,
+  ): Promise<string[] | undefined> {
+    return this.changeMembers(conversationId, sessions, true, event, (changed) =>
       this.admit(conversationId, changed),
     );
   }
 
-  kick(conversationId: string, sessions: readonly string[]): Promise<string[] | undefined> {
-    return this.changeMembers(conversationId, sessions, false, () =>
+  kick(
+    conversationId: string,
+    sessions: readonly string[],
+    event?: MembershipEventOf,
+  ): Promise<string[] | undefined> {
+    return this.changeMembers(conversationId, sessions, false, event, () =>
       this.setMemberState(conversationId, [...new Set(sessions)], Kicked),
     );
   }
 
   /**
    * Runs `change` in a transaction if the conversation exists; resolves with the sessions whose
-   * membership it changes (not members before, when `joining`; members before, otherwise).
+   * membership it changes (not members before, when `joining`; members before, otherwise),
+   * with `event` of those in the outbox when there are any.
    */
   private changeMembers(
     conversationId: string,
     sessions: readonly string[],
     joining: boolean,
+    event: MembershipEventOf | undefined,
     change: (changed: string[]) => void,
   ): Promise<string[] | undefined> {
     return this.run(() =>
@@ -221,17 +242,24 @@ export class SqliteStore implements Store {
           (s) => (this.q.appendCheck.get(s, conversationId)?.state === Member) !== joining,
         );
         change(changed);
+        if (event && changed.length > 0) this.outbox.insert(event(changed));
         return changed;
       })(),
     );
   }
 
-  leave(conversationId: string, session: string): Promise<boolean | undefined> {
+  leave(
+    conversationId: string,
+    session: string,
+    event?: MembershipEventOf,
+  ): Promise<boolean | undefined> {
     return this.run(() =>
       this.db.transaction(() => {
         if (!this.q.exists.get(conversationId)) return undefined;
         this.memberStates.delete(memberKey(conversationId, session));
-        return this.q.leave.run(conversationId, session).changes > 0;
+        const left = this.q.leave.run(conversationId, session).changes > 0;
+        if (left && event) this.outbox.insert(event([session]));
+        return left;
       })(),
     );
   }
@@ -297,8 +325,10 @@ export class SqliteStore implements Store {
     if (clientMsgId !== undefined) {
       this.q.saveKey.run(draft.conversationId, draft.fromSession, clientMsgId, msgId, sentMs);
     }
+    const result = appendedResult(draft, msgId, last);
+    if (draft.event) this.outbox.insert(draft.event(result.message));
     this.lastIds.set(draft.conversationId, msgId);
-    return appendedResult(draft, msgId, last);
+    return result;
   }
 
   lastMsgId(conversationId: string): Promise<string | null> {
@@ -414,6 +444,28 @@ export class SqliteStore implements Store {
   /** Joins the group commit, so it follows every append queued before it was called. */
   deleteExpiredClientMsgIds(beforeMs: number): Promise<number> {
     return this.commits.enqueue(() => this.q.deleteExpiredKeys.run(beforeMs).changes);
+  }
+
+  leaseWebhookEvents(
+    owner: string,
+    nowMs: number,
+    leaseUntilMs: number,
+    limit: number,
+  ): Promise<OutboxEvent[]> {
+    return this.run(() => this.outbox.lease(owner, nowMs, leaseUntilMs, limit));
+  }
+
+  /** Joins the group commit: deliveries under load share the appends' commits. */
+  deleteWebhookEvent(id: string): Promise<void> {
+    return this.commits.enqueue(() => this.outbox.delete(id));
+  }
+
+  retryWebhookEvent(id: string, attempts: number, nextAttemptAtMs: number): Promise<void> {
+    return this.commits.enqueue(() => this.outbox.retry(id, attempts, nextAttemptAtMs));
+  }
+
+  countWebhookEvents(): Promise<number> {
+    return this.run(() => this.outbox.count());
   }
 
   ping(): Promise<void> {

@@ -1,6 +1,12 @@
 import type { ConversationDetail } from '../domain/conversation.js';
 import type { Message } from '../domain/message.js';
 import type { RevocationStore } from './revocations.js';
+import type {
+  MembershipEventOf,
+  MessageEventOf,
+  OutboxDraft,
+  WebhookOutbox,
+} from './webhook-outbox.js';
 
 /** A message to append; the store allocates `MsgId` inside the appending transaction. */
 export interface MessageDraft {
@@ -17,6 +23,11 @@ export interface MessageDraft {
    * is a duplicate. Absent: no key.
    */
   readonly clientMsgId?: string;
+  /**
+   * The message's webhook event, written to the outbox in the appending transaction when the
+   * message is stored. Absent: webhooks are off, nothing is built or written.
+   */
+  readonly event?: MessageEventOf;
 }
 
 /** How long an idempotency key deduplicates, from the `sendTime` of the send that stored it. */
@@ -58,7 +69,7 @@ export function appendedResult(
   draft: MessageDraft,
   msgId: string,
   previousMsgId: string | null,
-): AppendResult {
+): Extract<AppendResult, { kind: 'appended' }> {
   return {
     kind: 'appended',
     previousMsgId,
@@ -91,7 +102,9 @@ export type SelfJoinResult = 'joined' | 'already-member' | 'not-found' | 'kicked
 /**
  * Conversations and who belongs to them. Every session a call makes a member (create, join,
  * inner join — not one that already was) gets the conversation's last id as its read cursor
- * (see `CursorStore`), in the same transaction.
+ * (see `CursorStore`), in the same transaction. A change's webhook `event` (absent: webhooks
+ * off) is written to the outbox in that transaction too, and only when someone's membership
+ * changed.
  */
 export interface ConversationStore {
   /** Creates a conversation whose members are `sessions` (duplicates ignored). */
@@ -99,6 +112,7 @@ export interface ConversationStore {
     conversationId: string,
     type: number,
     sessions: readonly string[],
+    event?: OutboxDraft,
   ): Promise<void>;
 
   /** `undefined` when the conversation does not exist. */
@@ -111,27 +125,43 @@ export interface ConversationStore {
   joinedConversations(session: string): Promise<string[]>;
 
   /** The session joins by itself: idempotent; refused if it was kicked. */
-  joinBySelf(conversationId: string, session: string): Promise<SelfJoinResult>;
+  joinBySelf(
+    conversationId: string,
+    session: string,
+    event?: MembershipEventOf,
+  ): Promise<SelfJoinResult>;
 
   /**
    * Inner join: adds every session, including kicked ones. Resolves with the sessions that were
    * not current members before (in the order given, each once); `undefined` if the
    * conversation does not exist.
    */
-  joinByInner(conversationId: string, sessions: readonly string[]): Promise<string[] | undefined>;
+  joinByInner(
+    conversationId: string,
+    sessions: readonly string[],
+    event?: MembershipEventOf,
+  ): Promise<string[] | undefined>;
 
   /**
    * Leaves; a no-op for a non-member. True if `session` was a member, false if not;
    * `undefined` if the conversation does not exist.
    */
-  leave(conversationId: string, session: string): Promise<boolean | undefined>;
+  leave(
+    conversationId: string,
+    session: string,
+    event?: MembershipEventOf,
+  ): Promise<boolean | undefined>;
 
   /**
    * Removes sessions and bars them from joining by themselves. Resolves with the sessions that
    * were current members (in the order given, each once); `undefined` if the conversation does
    * not exist.
    */
-  kick(conversationId: string, sessions: readonly string[]): Promise<string[] | undefined>;
+  kick(
+    conversationId: string,
+    sessions: readonly string[],
+    event?: MembershipEventOf,
+  ): Promise<string[] | undefined>;
 
   /** Sets the archive flag on every id, or on none: returns the ids that do not exist (nothing changed then). */
   setArchived(conversationIds: readonly string[], isArchive: boolean): Promise<string[]>;
@@ -284,7 +314,13 @@ export interface IdempotencyStore {
 
 /** Where all state lives: one class per backend implements every concern. */
 export interface Store
-  extends ConversationStore, MessageStore, CursorStore, IdempotencyStore, RevocationStore {
+  extends
+    ConversationStore,
+    MessageStore,
+    CursorStore,
+    IdempotencyStore,
+    RevocationStore,
+    WebhookOutbox {
   /** Resolves when the store answers; rejects with `UnavailableError` otherwise. */
   ping(): Promise<void>;
 

@@ -1,3 +1,4 @@
+import type { Message } from '../domain/message.js';
 import type { WebhookEvent } from '../domain/webhook-event.js';
 
 /** One event waiting in the outbox, as a delivery worker leases it. */
@@ -16,6 +17,20 @@ export interface OutboxEvent {
 
 /** An event to write in the same transaction as what it reports. */
 export type OutboxDraft = WebhookEvent;
+
+/**
+ * Builds the event of a stored message. A store calls it inside the appending transaction,
+ * once the message has its MsgId, and only when the message is stored (never for a refused
+ * send or a deduplicated retry). Absent (webhooks off): nothing is built or written.
+ */
+export type MessageEventOf = (message: Message) => OutboxDraft;
+
+/**
+ * Builds the event of a membership change from the sessions it actually changed (added, or
+ * removed). A store calls it inside the change's transaction, and only when some session
+ * changed. Absent (webhooks off): nothing is built or written.
+ */
+export type MembershipEventOf = (changed: readonly string[]) => OutboxDraft;
 
 /**
  * The webhook outbox: rows written with the change they report, leased by one node's worker at

@@ -42,6 +42,9 @@ export interface DeliveryOptions {
 
 const DAY_MS = 24 * 3600_000;
 
+/** Retries woken on time at most; beyond these, the next poll finds them (at most `pollMs` late). */
+const MAX_WAKEUPS = 1000;
+
 /** The wait before attempt `attempts + 1`: doubling from `first` to `max`, with ±20 % jitter. */
 export function backoffMs(
   attempts: number,
@@ -66,6 +69,7 @@ export class WebhookDelivery {
   private stopped = true;
   private timer: Timer | null = null;
   private readonly controllers = new Set<AbortController>();
+  private readonly wakeups = new Set<Timer>();
   private lastCountAt = -Infinity;
 
   constructor(options: DeliveryOptions) {
@@ -93,6 +97,8 @@ export class WebhookDelivery {
     this.stopped = true;
     if (this.timer) this.o.clock.clearTimeout(this.timer);
     this.timer = null;
+    for (const t of this.wakeups) this.o.clock.clearTimeout(t);
+    this.wakeups.clear();
     for (const c of this.controllers) c.abort();
     this.controllers.clear();
   }
@@ -101,6 +107,20 @@ export class WebhookDelivery {
   notify(): void {
     if (this.stopped) return;
     void this.pump();
+  }
+
+  /**
+   * Looks again in `ms`: a retry is sent when it is due, not at the next poll. A few ms late,
+   * since a timer may fire a millisecond before the wall clock reads its due time.
+   */
+  private wakeIn(ms: number): void {
+    if (this.stopped || this.wakeups.size >= MAX_WAKEUPS) return;
+    const timer = this.o.clock.setTimeout(() => {
+      this.wakeups.delete(timer);
+      this.notify();
+    }, ms + 5);
+    timer.unref();
+    this.wakeups.add(timer);
   }
 
   private schedule(): void {
@@ -196,6 +216,7 @@ export class WebhookDelivery {
         this.o.clock.now() + backoffMs(attempts, this.o.firstBackoffMs, this.o.maxBackoffMs);
       if (next - e.createdAtMs >= this.o.maxAgeMs) return await this.drop(e);
       await this.o.outbox.retryWebhookEvent(e.id, attempts, next);
+      this.wakeIn(next - this.o.clock.now());
     } catch (err) {
       // The lease expires and the event is tried again: at least once, never lost.
       this.o.log.warn(

@@ -8,6 +8,7 @@ import { idempotencyStoreContract } from './idempotency-store.contract.js';
 import { messageStoreContract } from './message-store.contract.js';
 import { revocationStoreContract } from './revocation-store.contract.js';
 import { readStateContract } from './read-state.contract.js';
+import { webhookOutboxContract } from './webhook-outbox.contract.js';
 import { conversation, draft, withStore as withStoreOf } from './store-fixtures.js';
 import type { StoreFactory } from './store-fixtures.js';
 
@@ -50,5 +51,6 @@ export function storeContract(name: string, factory: StoreFactory<Store>): void 
   revocationStoreContract(name, factory);
   readStateContract(name, factory);
   idempotencyStoreContract(name, factory);
+  webhookOutboxContract(name, factory);
   storeLifecycleContract(name, factory);
 }

@@ -6,6 +6,8 @@ import { Changes } from './wait.js';
 /** One request the receiver got, with what the spec's own library made of its signature. */
 export interface ReceivedWebhook {
   readonly id: string;
+  /** The request's path (a test may give each node its own). */
+  readonly path: string;
   readonly timestamp: number;
   readonly headers: IncomingHttpHeaders;
   readonly body: string;
@@ -43,7 +45,12 @@ export class WebhookReceiver {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () =>
-        holder.receiver?.handle(req.headers, Buffer.concat(chunks).toString('utf8'), res),
+        holder.receiver?.handle(
+          req.url ?? '',
+          req.headers,
+          Buffer.concat(chunks).toString('utf8'),
+          res,
+        ),
       );
     });
     server.keepAliveTimeout = 1000;
@@ -55,7 +62,12 @@ export class WebhookReceiver {
     return receiver;
   }
 
-  private handle(headers: IncomingHttpHeaders, body: string, res: ServerResponse): void {
+  private handle(
+    path: string,
+    headers: IncomingHttpHeaders,
+    body: string,
+    res: ServerResponse,
+  ): void {
     let verified: ReceivedWebhook['verified'];
     try {
       verified = new Webhook(this.secret).verify(body, {
@@ -68,6 +80,7 @@ export class WebhookReceiver {
     }
     const r: ReceivedWebhook = {
       id: String(headers['webhook-id']),
+      path,
       timestamp: Number(headers['webhook-timestamp']),
       headers,
       body,

@@ -69,4 +69,19 @@ export const sqliteMigrations: readonly string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX client_msg_ids_by_age ON client_msg_ids (created_at);
   `,
+  // Webhooks (issue 16): the outbox, written in the transaction of what each event reports.
+  `
+  CREATE TABLE webhook_outbox (
+    seq             INTEGER PRIMARY KEY AUTOINCREMENT,
+    id              TEXT NOT NULL UNIQUE,
+    conversation_id TEXT NOT NULL,
+    body            TEXT NOT NULL,
+    created_at      INTEGER NOT NULL,
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER NOT NULL,
+    lease_owner     TEXT,
+    lease_until     INTEGER
+  );
+  CREATE INDEX webhook_outbox_by_conversation ON webhook_outbox (conversation_id, seq);
+  `,
 ];
