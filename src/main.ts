@@ -4,7 +4,7 @@ import { runCli } from './cli/cli.js';
 import { Exit } from './cli/command.js';
 
 const outcome = await runCli(process.argv.slice(2));
-// A command that finished lets the process end by itself once its output is flushed; after a
-// failure something may still hold the event loop (a half-open connection), so it exits now.
-if (outcome === Exit.Failure) process.exit(outcome);
-if (outcome !== 'running') process.exitCode = outcome;
+// A command that succeeded lets the process end by itself, once its output is flushed; after a
+// failure (reported on stderr) something may still hold the event loop, so it exits now.
+if (outcome === Exit.Ok) process.exitCode = outcome;
+else if (outcome !== 'running') process.exit(outcome);
