@@ -22,6 +22,8 @@ const layers = {
   webhooks: ['store', 'domain'],
   // Metrics implement the interfaces the core counts through (realtime's HubMetrics).
   observability: ['domain', 'config', 'realtime', 'webhooks'],
+  // The `quick-im` command: it builds through the composition root, never a backend itself.
+  cli: ['app', 'config', 'services', 'domain'],
 };
 const roots = [...Object.keys(layers), 'app', 'main'];
 

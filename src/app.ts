@@ -152,6 +152,15 @@ async function openStore(
   }
 }
 
+/**
+ * Opens the configured store, which applies its pending schema migrations, and closes it
+ * (`quick-im migrate`): run once before starting a new version on several nodes.
+ */
+export async function migrateStore(settings: Settings, logger: FastifyBaseLogger): Promise<void> {
+  const { store } = await openStore(settings, logger);
+  await store.close();
+}
+
 /** How often revocations naming only expired tokens are forgotten. */
 const REVOCATION_SWEEP_MS = 60 * 60_000;
 

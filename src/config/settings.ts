@@ -16,6 +16,13 @@ export class SettingsError extends Error {
 
 type Source = Readonly<Record<string, string | undefined>>;
 
+/** The one setting outside the table: where the others may come from (`--help` lists it too). */
+export const configFileSetting = {
+  flag: 'config',
+  env: 'QUICKIM_CONFIG',
+  doc: 'JSON file holding an object of settings; keys are the flag names (or the setting names).',
+} as const;
+
 const booleanFlags = new Set(fields.filter((f) => f.parse === bool).map((f) => `--${f.flag}`));
 
 function readConfigFile(path: string): Source {
@@ -115,7 +122,7 @@ export function loadSettings(argv: readonly string[], env: Source = process.env)
   let values: Record<string, unknown>;
   try {
     const options = Object.fromEntries([
-      ['config', { type: 'string' as const }],
+      [configFileSetting.flag, { type: 'string' as const }],
       ...fields.map((f) => [f.flag, { type: 'string' as const }]),
     ]);
     values = parseArgs({
@@ -127,7 +134,8 @@ export function loadSettings(argv: readonly string[], env: Source = process.env)
   } catch (err) {
     throw argvError(err);
   }
-  const configPath = typeof values.config === 'string' ? values.config : env.QUICKIM_CONFIG;
+  const flagPath = values[configFileSetting.flag];
+  const configPath = typeof flagPath === 'string' ? flagPath : env[configFileSetting.env];
   const file = configPath ? readConfigFile(configPath) : {};
   const out: Record<string, unknown> = {};
   for (const f of fields) {

@@ -51,9 +51,14 @@ export function jwtKey(text: string): string | undefined {
   return text;
 }
 
-/** A URL as it may be shown: whatever precedes an `@` (user, password, token) replaced. */
+/**
+ * A URL as it may be shown: whatever precedes an `@` (user, password, token) replaced, and so
+ * is the value of a query parameter that may hold one (`?password=`, `sslpassword=`, `token=`).
+ */
 export function withoutPassword(text: string): string {
-  return text.replace(/^([a-z][a-z0-9+.-]*:\/*)?[^@/]*@/i, '$1***@');
+  return text
+    .replace(/^([a-z][a-z0-9+.-]*:\/*)?[^@/]*@/i, '$1***@')
+    .replace(/([?&][^=&#]*(?:pass|secret|token|key)[^=&#]*=)[^&#]*/gi, '$1***');
 }
 
 export function bool(text: string): boolean {

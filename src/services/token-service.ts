@@ -10,7 +10,8 @@ import type { TokenClaims } from './token-format.js';
 export type { TokenClaims } from './token-format.js';
 
 const ISSUER = 'quick-im';
-const KEY_FILE = 'jwt.key';
+/** The generated key's file in the data directory. */
+export const KEY_FILE = 'jwt.key';
 /** Most verified tokens remembered; past it the oldest is forgotten (and verified again if seen). */
 export const TOKEN_CACHE_LIMIT = 10_000;
 
@@ -27,13 +28,9 @@ const neverRevoked: RevocationCheck = { isRevoked: () => false };
  */
 export function loadOrCreateKey(configured: string | undefined, dataDir: string): string {
   if (configured !== undefined) return configured;
+  const existing = readStoredKey(dataDir);
+  if (existing !== undefined) return existing;
   const path = join(dataDir, KEY_FILE);
-  try {
-    const existing = readFileSync(path, 'utf8').trim();
-    if (existing !== '') return existing;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-  }
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const key = randomBytes(32).toString('base64url');
   try {
@@ -44,6 +41,17 @@ export function loadOrCreateKey(configured: string | undefined, dataDir: string)
     throw err;
   }
   return key;
+}
+
+/** The key generated into `dataDir` by an earlier start, or undefined when there is none yet. */
+export function readStoredKey(dataDir: string): string | undefined {
+  try {
+    const existing = readFileSync(join(dataDir, KEY_FILE), 'utf8').trim();
+    return existing === '' ? undefined : existing;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
 }
 
 /** Issues and verifies HS256 JWTs carrying session (`sid`), platform and expiry. */
