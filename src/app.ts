@@ -35,13 +35,22 @@ import { TokenService, loadOrCreateKey } from './services/token-service.js';
 import { PostgresStore } from './store/postgres-store.js';
 import { SqliteStore } from './store/sqlite-store.js';
 import { CLIENT_MSG_ID_TTL_MS } from './store/store.js';
-import type { AllocateMsgId, CursorStore, IdempotencyStore, Store } from './store/store.js';
+import type { AllocateMsgId, Store } from './store/store.js';
 import { PollTransport } from './transports/poll-transport.js';
 import type { PollPositions } from './transports/poll-transport.js';
 import { SseTransport } from './transports/sse-transport.js';
 import { WsTransport } from './transports/ws-transport.js';
 import type { WebhookEvents } from './services/webhook-events.js';
 import { WebhookDelivery } from './webhooks/delivery-worker.js';
+import {
+  CLIENT_MSG_ID_SWEEP_MS,
+  POLL_CURSOR_SWEEP_MS,
+  REVOCATION_SWEEP_MS,
+  firstLine,
+  shutdownTimes,
+  sweepEvery,
+  within,
+} from './app-upkeep.js';
 
 export interface AppOptions {
   /** Defaults to a pino logger at `settings.logLevel`. */
@@ -51,27 +60,6 @@ export interface AppOptions {
    * `app.hub.tick()` (tests do this instead of sleeping).
    */
   readonly clock?: Clock;
-}
-
-/** Resolves as `work` does, or after `ms` with a warning naming `what` (a close must not hang the exit). */
-async function within(
-  work: Promise<void>,
-  ms: number,
-  what: string,
-  logger: FastifyBaseLogger,
-): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<void>((resolve) => {
-    timer = setTimeout(() => {
-      logger.warn({ what, ms }, 'close did not finish within the shutdown grace period');
-      resolve();
-    }, ms);
-  });
-  try {
-    await Promise.race([work, late]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /** Most messages a resume replays (the newest ones); older ones are for the history endpoints. */
@@ -92,10 +80,6 @@ export interface App {
 /** A start-up failure: one line naming the setting at fault. */
 export class StartError extends Error {
   override name = 'StartError';
-}
-
-function firstLine(err: unknown): string {
-  return ((err as Error).message ?? String(err)).split('\n')[0] ?? '';
 }
 
 /** This node's MsgId allocator, given to the store. */
@@ -161,43 +145,6 @@ export async function migrateStore(settings: Settings, logger: FastifyBaseLogger
   await store.close();
 }
 
-/** How often revocations naming only expired tokens are forgotten. */
-const REVOCATION_SWEEP_MS = 60 * 60_000;
-
-/** How often poll positions no poll will read again (older than `pollKeepMs`) are deleted. */
-const POLL_CURSOR_SWEEP_MS = 10 * 60_000;
-
-function sweepPollCursors(
-  store: CursorStore,
-  keepMs: number,
-  logger: FastifyBaseLogger,
-): NodeJS.Timeout {
-  const timer = setInterval(() => {
-    store
-      .deleteExpiredPollCursors(Date.now() - keepMs)
-      .catch((err: unknown) => logger.warn({ err: firstLine(err) }, 'poll cursor sweep failed'));
-  }, POLL_CURSOR_SWEEP_MS);
-  timer.unref();
-  return timer;
-}
-
-/** How often idempotency keys past their 24 h are deleted. */
-const CLIENT_MSG_ID_SWEEP_MS = 10 * 60_000;
-
-function sweepClientMsgIds(store: IdempotencyStore, logger: FastifyBaseLogger): NodeJS.Timeout {
-  const timer = setInterval(() => {
-    store
-      .deleteExpiredClientMsgIds(Date.now() - CLIENT_MSG_ID_TTL_MS)
-      .catch((err: unknown) => logger.warn({ err: firstLine(err) }, 'client_msg_id sweep failed'));
-  }, CLIENT_MSG_ID_SWEEP_MS);
-  timer.unref();
-  return timer;
-}
-
-/**
- * Presence as this node alone knows it: a session with a push connection here.
- * TODO: cluster-wide presence (issue 15, part b) replaces this at merge.
- */
 async function openBus(
   settings: Settings,
   logger: FastifyBaseLogger,
@@ -382,16 +329,17 @@ export async function buildApp(settings: Settings, options: AppOptions = {}): Pr
   const tickMs = Math.min(500, settings.pingIntervalMs / 2, settings.sseHeartbeatMs / 2);
   const ticker = options.clock ? undefined : setInterval(() => hub.tick(), tickMs);
   ticker?.unref();
-  const sweep = options.clock ? undefined : sweepPollCursors(store, settings.pollKeepMs, logger);
-  const revocationSweep = options.clock
-    ? undefined
-    : setInterval(() => {
-        revocations.sweep().catch((err: unknown) => {
-          logger.warn({ err: firstLine(err) }, 'revocation sweep failed');
-        });
-      }, REVOCATION_SWEEP_MS);
-  revocationSweep?.unref();
-  const keySweep = options.clock ? undefined : sweepClientMsgIds(store, logger);
+  const sweeps = options.clock
+    ? []
+    : [
+        sweepEvery(POLL_CURSOR_SWEEP_MS, 'poll cursor', logger, () =>
+          store.deleteExpiredPollCursors(Date.now() - settings.pollKeepMs),
+        ),
+        sweepEvery(REVOCATION_SWEEP_MS, 'revocation', logger, () => revocations.sweep()),
+        sweepEvery(CLIENT_MSG_ID_SWEEP_MS, 'client_msg_id', logger, () =>
+          store.deleteExpiredClientMsgIds(Date.now() - CLIENT_MSG_ID_TTL_MS),
+        ),
+      ];
   delivery?.start();
 
   let closing: Promise<void> | undefined;
@@ -407,11 +355,9 @@ export async function buildApp(settings: Settings, options: AppOptions = {}): Pr
         // Deliveries in flight are abandoned: their leases expire, and they are sent again.
         delivery?.stop();
         if (ticker) clearInterval(ticker);
-        if (sweep) clearInterval(sweep);
-        if (revocationSweep) clearInterval(revocationSweep);
+        for (const timer of sweeps) clearInterval(timer);
         presence.stop();
         revocations.stop();
-        if (keySweep) clearInterval(keySweep);
         drain.start();
         hub.closeAll(CloseReason.GoingAway);
         const { lingerMs, cutMs } = shutdownTimes(settings.shutdownGraceMs);
@@ -440,17 +386,4 @@ export async function buildApp(settings: Settings, options: AppOptions = {}): Pr
       return closing;
     },
   };
-}
-
-/**
- * When, after shutdown begins, idle connections close (`lingerMs`) and the rest are cut
- * (`cutMs`). A connection idle when shutdown begins may already carry a request the server has
- * not read yet (a keep-alive client sends its next request the moment it has an answer):
- * closing it at once would reset that request unanswered, so it lingers long enough for such a
- * request to arrive and be refused with 503. The last part of the grace period is kept for
- * closing the bus and the store.
- */
-export function shutdownTimes(graceMs: number): { lingerMs: number; cutMs: number } {
-  const reserveMs = Math.min(1000, Math.floor(graceMs / 5));
-  return { lingerMs: Math.min(250, Math.floor(graceMs / 10)), cutMs: graceMs - reserveMs };
 }
