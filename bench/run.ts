@@ -75,7 +75,7 @@ async function main(): Promise<number> {
     `### ${opts.workload}${opts.quick ? ' (quick)' : ''}${opts.findMax ? ' --find-max' : ''}`,
     '',
     `${startedAt.toISOString()} · ${m.cpus} × ${m.cpuModel} · ${m.memGiB} GiB · Node ${m.node} · ` +
-      `\`${command}\` · ${reps} · quick-im --log-level ${opts.logLevel}` +
+      `\`${command}\` · ${reps} · quick-im log level: ${opts.logLevels.map((l) => (l === 'default' ? 'its default (info)' : l)).join(', ')}` +
       (opts.qimFlags.length > 0 ? ` ${opts.qimFlags.join(' ')}` : '') +
       (opts.pin ? ' · pinned: server on CPU 0, generator on CPU 1' : '') +
       ` · ${totalSec.toFixed(0)} s in all`,

@@ -114,7 +114,7 @@ async function openStore(
       const nodeNumber = randomInt(MAX_NODE_ID + 1);
       const store = new SqliteStore(join(settings.dataDir, 'quick-im.db'), {
         allocator: allocatorFor(nodeNumber),
-        commitWindowMs: settings.commitWindowMs,
+        commitMaxWrites: settings.commitMaxWrites,
         walMaxBytes: settings.walMaxMb * 1024 * 1024,
         onCheckpointFailure: (reason) =>
           logger.warn({ reason }, 'sqlite background checkpoint failed; checkpointing inline only'),

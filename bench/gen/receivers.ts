@@ -249,7 +249,7 @@ export function openReceiver(spec: ReceiverSpec): Promise<ReceiverHandle> {
 
 /** Which receiver reaches `target` over `receiver`. */
 export function receiverKind(target: string, receiver: 'ws' | 'sse' | 'poll'): ReceiverKind {
-  if (target === 'raw-ws') return 'raw-ws';
+  if (target === 'raw-ws' || target === 'raw-ws-send') return 'raw-ws';
   if (target === 'socketio') return 'socketio';
   return receiver === 'ws' ? 'qim-ws' : receiver === 'sse' ? 'qim-sse' : 'qim-poll';
 }

@@ -29,7 +29,11 @@ export interface Options {
   // common
   readonly payload: number;
   readonly sourceIps: readonly string[];
-  readonly logLevel: string;
+  /**
+   * quick-im's `--log-level` per row: `default` passes none (its own default, `info`, as a
+   * user runs it); several give one row each.
+   */
+  readonly logLevels: readonly string[];
   readonly qimFlags: readonly string[];
   readonly profile: boolean;
   /** Server on CPU 0, generator on CPU 1 (taskset), instead of sharing both. */
@@ -43,8 +47,9 @@ export interface Options {
 
 export const usage = `usage: npm run bench -- <fanout|connections|send|cluster> [flags]
 
-common:      --quick  --reps N  --targets quick-im,raw-ws,socketio  --payload BYTES
-             --source-ips N (127.0.0.2…)  --log-level LEVEL (quick-im, default warn)
+common:      --quick  --reps N  --targets quick-im,raw-ws,socketio[,raw-ws-send,bare-fastify]  --payload BYTES
+             --source-ips N (127.0.0.2…)  --log-level LEVEL[,…] (quick-im; a row each;
+             default: none passed, quick-im's own default, info)
              --qim-flag "--name value" (repeatable)  --profile (servers run with --cpu-prof)
              --pin (server on CPU 0, generator on CPU 1, by taskset)
              --wait-idle S (wait for other load on the machine to calm down before each run)
@@ -149,7 +154,11 @@ export function parseOptions(argv: readonly string[]): Options | null {
       : v.targets
           .split(',')
           .map((t) =>
-            oneOf<Target>(t.trim(), ['quick-im', 'raw-ws', 'socketio', 'bare-fastify'], 'targets'),
+            oneOf<Target>(
+              t.trim(),
+              ['quick-im', 'raw-ws', 'raw-ws-send', 'socketio', 'bare-fastify'],
+              'targets',
+            ),
           );
   const receivers = (v.receiver ?? 'ws')
     .split(',')
@@ -180,11 +189,15 @@ export function parseOptions(argv: readonly string[]): Options | null {
     connections: num(v.connections, 'connections', 50, 1, 10_000),
     payload: num(v.payload, 'payload', 64, 32, 60_000),
     sourceIps: Array.from({ length: sourceCount }, (_, i) => `127.0.0.${i + 2}`),
-    logLevel: oneOf(
-      v['log-level'] ?? 'warn',
-      ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
-      'log-level',
-    ),
+    logLevels: (v['log-level'] ?? 'default')
+      .split(',')
+      .map((l) =>
+        oneOf(
+          l.trim(),
+          ['default', 'fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
+          'log-level',
+        ),
+      ),
     qimFlags: (v['qim-flag'] ?? []).flatMap((f) => f.split(/\s+/).filter((s) => s !== '')),
     profile: v.profile === true,
     pin: v.pin === true,

@@ -4,7 +4,7 @@
  */
 
 /** A server under test: quick-im or one of the references the bench starts itself. */
-export type Target = 'quick-im' | 'raw-ws' | 'socketio' | 'bare-fastify';
+export type Target = 'quick-im' | 'raw-ws' | 'raw-ws-send' | 'socketio' | 'bare-fastify';
 /** How quick-im receivers take their push; the references always use WebSocket. */
 export type Receiver = 'ws' | 'sse' | 'poll';
 

@@ -7,13 +7,19 @@ import type { Target } from './protocol.js';
 export const targetTitles: Readonly<Record<Target, string>> = {
   'quick-im': 'quick-im',
   'raw-ws': 'raw ws',
+  'raw-ws-send': 'raw ws, ws.send',
   socketio: 'Socket.IO',
   'bare-fastify': 'bare Fastify',
 };
 
 export interface ServerOptions {
-  /** quick-im's `--log-level`. */
+  /** quick-im's `--log-level`; `default` passes none. */
   readonly logLevel: string;
+  /**
+   * quick-im's per-session rate limits as by default; false turns them off, for workloads
+   * whose few sessions send faster than a person could (`--send-rate 0 --join-rate 0`).
+   */
+  readonly rateLimits: boolean;
   /** Extra quick-im flags, e.g. `--queue-max-messages 5000`. */
   readonly extraFlags: readonly string[];
   /** Writes the server's V8 CPU profile into bench/results/ under this name. */
@@ -33,6 +39,7 @@ export interface RunningServer {
 
 const referenceScripts: Readonly<Record<Exclude<Target, 'quick-im'>, string>> = {
   'raw-ws': 'bench/servers/raw-ws.ts',
+  'raw-ws-send': 'bench/servers/raw-ws.ts',
   socketio: 'bench/servers/socketio.ts',
   'bare-fastify': 'bench/servers/bare-fastify.ts',
 };
@@ -73,10 +80,8 @@ export async function startServer(
       join(ROOT, 'dist', 'main.js'),
       [
         ...['--port', String(port), '--host', host, '--data-dir', dataDir],
-        ...['--log-level', options.logLevel],
-        // A few sessions carry the whole load: the per-session rate limits would measure
-        // themselves, not the server.
-        ...['--send-rate', '0', '--join-rate', '0'],
+        ...(options.logLevel === 'default' ? [] : ['--log-level', options.logLevel]),
+        ...(options.rateLimits ? [] : ['--send-rate', '0', '--join-rate', '0']),
         ...options.extraFlags,
       ],
       logFile,
@@ -86,7 +91,7 @@ export async function startServer(
     child = new Child(
       target,
       join(ROOT, referenceScripts[target]),
-      ['--port', String(port), '--host', host],
+      ['--port', String(port), '--host', host, ...(target === 'raw-ws-send' ? ['--send'] : [])],
       logFile,
       { nodeArgs, cpus: options.cpus },
     );

@@ -1,13 +1,17 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parseArgs } from 'node:util';
 
-/** `--port N --host H` of a reference server. */
-export function listenArgs(): { port: number; host: string } {
+/** `--port N --host H [--send]` of a reference server (`--send`: raw-ws's per-socket mode). */
+export function listenArgs(): { port: number; host: string; send: boolean } {
   const { values } = parseArgs({
-    options: { port: { type: 'string' }, host: { type: 'string' } },
+    options: { port: { type: 'string' }, host: { type: 'string' }, send: { type: 'boolean' } },
     strict: true,
   });
-  return { port: Number(values.port ?? 0), host: values.host ?? '127.0.0.1' };
+  return {
+    port: Number(values.port ?? 0),
+    host: values.host ?? '127.0.0.1',
+    send: values.send === true,
+  };
 }
 
 export interface PublishBody {

@@ -34,6 +34,33 @@ export interface Variant<V = object> {
   readonly label: string;
   readonly target: Target;
   readonly extra: V;
+  /** quick-im's `--log-level` for this row (`default`: none); the first of `--log-level` when unset. */
+  readonly logLevel?: string;
+}
+
+/** quick-im's default `--send-rate`: messages per second one session may send. */
+export const DEFAULT_SEND_RATE = 20;
+
+/**
+ * Whether quick-im keeps its default rate limits for a workload whose busiest session sends
+ * `perSessionRate` messages per second: yes unless that is over the default send rate.
+ */
+export function keepsRateLimits(perSessionRate: number): boolean {
+  return perSessionRate <= DEFAULT_SEND_RATE;
+}
+
+/** The rows of quick-im for each `--log-level` asked for, labelled by `label(suffix)`. */
+export function logLevelVariants<V>(
+  ctx: Context,
+  label: (suffix: string) => string,
+  extra: V,
+): Variant<V>[] {
+  return ctx.opts.logLevels.map((logLevel) => ({
+    label: label(logLevel === 'default' ? '' : `, --log-level ${logLevel}`),
+    target: 'quick-im' as const,
+    extra,
+    logLevel,
+  }));
 }
 
 export function genBase(ctx: Context, baseUrl: string, lifetimeMs: number) {
@@ -73,6 +100,7 @@ export async function withSession<T>(
   setupTimeoutMs: number,
   fn: (s: Session) => Promise<T>,
   nodes: Nodes = { count: 1, flags: [] },
+  rateLimits = true,
 ): Promise<T> {
   const slug = variant.label.replace(/[^a-z0-9]+/gi, '-').replace(/-+$/, '');
   const servers: RunningServer[] = [];
@@ -82,7 +110,8 @@ export async function withSession<T>(
       const node = nodes.count === 1 ? '' : `-node${i + 1}`;
       servers.push(
         await startServer(variant.target, ctx.workDir, {
-          logLevel: ctx.opts.logLevel,
+          logLevel: variant.logLevel ?? ctx.opts.logLevels[0] ?? 'default',
+          rateLimits,
           extraFlags: [...ctx.opts.qimFlags, ...nodes.flags],
           profileName: ctx.opts.profile
             ? `${ctx.opts.workload}-${slug}${node}-rep${rep + 1}-${ctx.stamp}.cpuprofile`

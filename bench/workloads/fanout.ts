@@ -8,7 +8,15 @@ import type { FanoutGenConfig, FanoutResult, Receiver, Target } from '../lib/pro
 import type { Column } from '../lib/report.js';
 import { fmt } from '../lib/stats.js';
 import { targetTitles } from '../lib/targets.js';
-import { genBase, repeat, selected, withSession } from './common.js';
+import {
+  DEFAULT_SEND_RATE,
+  genBase,
+  keepsRateLimits,
+  logLevelVariants,
+  repeat,
+  selected,
+  withSession,
+} from './common.js';
 import type { Options } from '../lib/args.js';
 import type { Context, Variant, WorkloadOutput } from './common.js';
 
@@ -184,6 +192,12 @@ export function fanoutConfig(
   };
 }
 
+/** Messages per second the busiest publishing session sends: each room has one sender. */
+export function busiestSessionRate(o: Options): number {
+  const steps = o.findMax ? o.maxSteps : 1;
+  return (o.rate * o.step ** (steps - 1)) / o.rooms;
+}
+
 /** What every fan-out table says about how it was measured. */
 export function fanoutNotes(o: Options, connections: string): string[] {
   const notes = [
@@ -195,6 +209,13 @@ export function fanoutNotes(o: Options, connections: string): string[] {
     'µs/publish and µs/delivery: server utime+stime (/proc/<pid>/stat) over the window ÷ messages ' +
       'published (200) or delivered (unique). CPU % are of one core; client = the generator process.',
   ];
+  notes.push(
+    keepsRateLimits(busiestSessionRate(o))
+      ? "quick-im runs with its default settings (each room's sender stays within the default " +
+          `--send-rate ${DEFAULT_SEND_RATE}/s).`
+      : `quick-im runs with --send-rate 0 --join-rate 0: each room's sender publishes up to ` +
+          `${Math.round(busiestSessionRate(o))} msg/s, over the default --send-rate ${DEFAULT_SEND_RATE}/s.`,
+  );
   if (o.findMax) {
     notes.push(
       `--find-max: rate × ${o.step} per step of ${o.seconds} s until p99 > 200 ms or a loss; ` +
@@ -209,11 +230,16 @@ export async function fanout(ctx: Context): Promise<WorkloadOutput> {
   const variants: Variant<{ receiver: Receiver }>[] = [];
   if (selected(ctx, 'quick-im')) {
     for (const receiver of o.receivers) {
-      variants.push({ label: `quick-im (${receiver})`, target: 'quick-im', extra: { receiver } });
+      variants.push(
+        ...logLevelVariants(ctx, (suffix) => `quick-im (${receiver}${suffix})`, { receiver }),
+      );
     }
   }
-  for (const target of ['raw-ws', 'socketio'] as const) {
-    if (selected(ctx, target))
+  for (const target of ['raw-ws', 'socketio', 'raw-ws-send'] as const) {
+    // raw-ws-send, the per-socket `ws.send` variant, runs only when named in --targets.
+    if (
+      target === 'raw-ws-send' ? ctx.opts.targets?.includes(target) === true : selected(ctx, target)
+    )
       variants.push({ label: targetTitles[target], target, extra: { receiver: 'ws' } });
   }
   const { rows, raw } = await repeat(ctx, variants, (v, rep) =>
@@ -230,6 +256,8 @@ export async function fanout(ctx: Context): Promise<WorkloadOutput> {
         });
         return { metrics, raw: { ready, fdLimit: server.fdLimit, ...raw } };
       },
+      undefined,
+      keepsRateLimits(busiestSessionRate(o)),
     ),
   );
 

@@ -4,7 +4,7 @@ import type { Child, CpuWindow } from '../lib/proc.js';
 import type { SendResult } from '../lib/protocol.js';
 import type { Column } from '../lib/report.js';
 import { fmt } from '../lib/stats.js';
-import { genBase, repeat, selected, withSession } from './common.js';
+import { genBase, logLevelVariants, repeat, selected, withSession } from './common.js';
 import type { Context, Variant, WorkloadOutput } from './common.js';
 
 const columns: Column[] = [
@@ -43,8 +43,10 @@ export async function send(ctx: Context): Promise<WorkloadOutput> {
   if (selected(ctx, 'bare-fastify'))
     variants.push({ label: 'bare Fastify', target: 'bare-fastify', extra: { online: false } });
   if (selected(ctx, 'quick-im')) {
-    variants.push({ label: 'quick-im (offline)', target: 'quick-im', extra: { online: false } });
-    variants.push({ label: online, target: 'quick-im', extra: { online: true } });
+    variants.push(
+      ...logLevelVariants(ctx, (suffix) => `quick-im (offline${suffix})`, { online: false }),
+      ...logLevelVariants(ctx, (suffix) => online.replace(')', `${suffix})`), { online: true }),
+    );
   }
   const lifetimeMs = (o.warmup + o.seconds) * 1000 + 600_000;
   const { rows, raw } = await repeat(ctx, variants, (v, rep) =>
@@ -84,22 +86,25 @@ export async function send(ctx: Context): Promise<WorkloadOutput> {
         );
         return { metrics, raw: { ready, fdLimit: server.fdLimit, warmup, result: r, cpu } };
       },
+      undefined,
+      // Every request comes from a few sessions as fast as they are answered.
+      false,
     ),
   );
   return {
     columns,
     ratioColumns: columns.filter((c) => ['reqPerSec', 'p50', 'p99', 'cpuPerReq'].includes(c.key)),
     rows,
-    pairs: [
-      { num: 'quick-im (offline)', den: 'bare Fastify' },
-      { num: online, den: 'bare Fastify' },
-    ],
+    pairs: variants
+      .filter((v) => v.target === 'quick-im')
+      .map((v) => ({ num: v.label, den: 'bare Fastify' })),
     raw,
     notes: [
       `autocannon, ${o.connections} connections, ${o.seconds} s (after ${o.warmup} s warm-up), ` +
         `POST /send_msg with a ${o.payload}-byte content into one conversation of ${o.members} ` +
         'members; online: every member holds a quick-im WebSocket and each delivery is checked.',
       'bare Fastify: a POST handler answering the same envelope, no schema, logging or storage.',
+      'quick-im runs with --send-rate 0 --join-rate 0: the load comes from a few sessions.',
     ],
   };
 }

@@ -38,7 +38,7 @@ export interface Settings {
   readonly queueMaxMessages: number;
   readonly queueMaxBytes: number;
   readonly storeTimeoutMs: number;
-  readonly commitWindowMs: number;
+  readonly commitMaxWrites: number;
   readonly walMaxMb: number;
   readonly shutdownGraceMs: number;
   readonly requestTimeoutMs: number;
@@ -214,12 +214,12 @@ export const fields = [
     parse: int(100, 600_000),
   }),
   field({
-    key: 'commitWindowMs',
-    flag: 'commit-window-ms',
-    env: 'QUICKIM_COMMIT_WINDOW_MS',
-    fallback: '2',
-    doc: 'SQLite: under load, commit messages together at most once per this many ms (0: every loop turn).',
-    parse: int(0, 100),
+    key: 'commitMaxWrites',
+    flag: 'commit-max-writes',
+    env: 'QUICKIM_COMMIT_MAX_WRITES',
+    fallback: '1000',
+    doc: 'SQLite: writes arriving in one event-loop turn share one commit at its end; at most this many per commit.',
+    parse: int(1, 100_000),
   }),
   field({
     key: 'walMaxMb',

@@ -18,25 +18,27 @@ export interface GroupCommitHooks {
 }
 
 /**
- * Writes share transactions (group commit): those that arrive in the same turn of the event
- * loop, and, while writes keep coming, all that arrive within `windowMs` of the last commit. A
- * commit writes the WAL once however many rows it holds, so under load this halves the store's
- * cost per message, while a write on an idle store still commits at once. Each write resolves
- * only after its commit; one failing write fails no other.
+ * Writes share transactions (natural group commit): every write that arrives while the event
+ * loop works through one turn's I/O is committed together when the turn ends (`setImmediate`),
+ * or at once when `maxWrites` are waiting. A write on an idle store commits within the turn it
+ * arrived in — no fixed window to wait out — while a burst still shares one commit, and the
+ * WAL is written once however many rows that commit holds. Each write resolves only after its
+ * commit; one failing write fails no other.
  */
 export class SqliteGroupCommit {
   // Built once: wrapping a function in a transaction costs as much as a small query.
   private readonly writeOne: (run: () => unknown) => unknown;
   private readonly writeBatch: (batch: readonly PendingWrite[]) => unknown[];
   private pending: PendingWrite[] = [];
-  private lastCommitAt = -Infinity;
-  private timer: NodeJS.Timeout | null = null;
+  /** A commit is scheduled for the end of this turn. */
+  private scheduled = false;
   /** Commits wait while this is set (see `holdWhile`). */
   private held = false;
 
   constructor(
     private readonly db: Database.Database,
-    private readonly windowMs: number,
+    /** Most writes one commit holds; more arriving in the same turn start the next commit. */
+    private readonly maxWrites: number,
     private readonly hooks: GroupCommitHooks,
   ) {
     this.writeOne = db.transaction((run: () => unknown) => {
@@ -53,7 +55,9 @@ export class SqliteGroupCommit {
   enqueue<T>(run: () => T): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       const write: PendingWrite = { run, resolve: resolve as (result: unknown) => void, reject };
-      if (this.pending.push(write) === 1) this.schedule();
+      const waiting = this.pending.push(write);
+      if (waiting >= this.maxWrites && !this.held) this.commit();
+      else if (waiting === 1) this.schedule();
     });
   }
 
@@ -66,27 +70,29 @@ export class SqliteGroupCommit {
     this.held = true;
     void start().then(() => {
       this.held = false;
-      if (this.pending.length > 0 && this.timer === null) this.schedule();
+      if (this.pending.length > 0) this.schedule();
     });
   }
 
-  /** Commits what is waiting now, hold or window notwithstanding: writes accepted are not failed by a close. */
+  /** Commits what is waiting now, hold notwithstanding: writes accepted are not failed by a close. */
   flush(): void {
-    if (this.timer !== null) clearTimeout(this.timer);
     this.held = false;
     if (this.db.open) this.commit();
   }
 
   private schedule(): void {
-    const wait = this.lastCommitAt + this.windowMs - performance.now();
-    if (wait >= 1) this.timer = setTimeout(this.commit, wait);
-    else setImmediate(this.commit);
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(this.commitScheduled);
   }
 
-  private readonly commit = (): void => {
-    this.timer = null;
+  private readonly commitScheduled = (): void => {
+    this.scheduled = false;
+    this.commit();
+  };
+
+  private commit(): void {
     if (this.pending.length === 0 || this.held) return;
-    this.lastCommitAt = performance.now();
     const batch = this.pending;
     this.pending = [];
     let results: unknown[];
@@ -110,5 +116,5 @@ export class SqliteGroupCommit {
     }
     batch.forEach((p, i) => p.resolve(results[i]));
     this.hooks.onCommit();
-  };
+  }
 }

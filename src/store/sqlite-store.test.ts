@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -46,7 +46,7 @@ function storeFactory(options: Omit<SqliteStoreOptions, 'allocator'> = {}): Stor
 }
 
 storeContract('SqliteStore', storeFactory());
-storeContract('SqliteStore with a 2 ms commit window', storeFactory({ commitWindowMs: 2 }));
+storeContract('SqliteStore committing one write at a time', storeFactory({ commitMaxWrites: 1 }));
 
 /** Current members of a conversation, read from the file by a connection of its own. */
 function membersIn(path: string, conversationId: string): string[] {
@@ -75,37 +75,45 @@ describe('SqliteStore group commit', () => {
     sendTime: Date.now() * 1000,
   });
 
-  it('commits an append on an idle store at once, and later ones together after the window', async () => {
+  /**
+   * The WAL's size: each commit appends the pages it changed, so the growth over a few writes
+   * counts their commits (the store checkpoints only past `--wal-max-mb`).
+   */
+  const walFrames = (path: string): number => statSync(`${path}-wal`).size;
+
+  it('commits a lone append within its own turn, and the appends of one turn together', async () => {
     const { dir, remove } = tempDir();
-    const windowMs = 300;
-    const store = new SqliteStore(join(dir, 'quick-im.db'), {
-      allocator,
-      commitWindowMs: windowMs,
-    });
+    const path = join(dir, 'quick-im.db');
+    const store = new SqliteStore(path, { allocator });
     try {
       await store.createConversation('c1', 0, ['alice']);
-      const started = performance.now();
+      // A lone append: committed when the turn it arrived in ends, before any timer runs.
+      let timerRan = false;
+      const timer = setTimeout(() => (timerRan = true), 0);
       const first = await store.appendMessage(draft('c1', 'one'));
-      const firstAt = performance.now();
       assert.equal(first.kind, 'appended');
-      assert.ok(firstAt - started < windowMs / 2, `idle append took ${firstAt - started} ms`);
+      assert.equal(timerRan, false, 'the lone append waited for a timer');
+      clearTimeout(timer);
 
-      const settledAt: number[] = [];
-      const second = store.appendMessage(draft('c1', 'two'));
-      await new Promise((r) => setImmediate(r));
-      const third = store.appendMessage(draft('c1', 'three'));
-      for (const p of [second, third]) void p.then(() => settledAt.push(performance.now()));
-      const results = await Promise.all([second, third]);
-      assert.deepEqual(
-        results.map((r) => r.kind),
-        ['appended', 'appended'],
+      // Ten appends in one turn: one commit, so the WAL grows by one commit's frames (the
+      // messages page and its indexes), not ten commits' worth.
+      const before = walFrames(path);
+      await store.appendMessage(draft('c1', 'two'));
+      const oneCommit = walFrames(path) - before;
+      const afterOne = walFrames(path);
+      const burst = await Promise.all(
+        Array.from({ length: 10 }, (_, i) => store.appendMessage(draft('c1', `b${i}`))),
       );
-      // Both waited for the window after the first commit, and then shared one commit.
-      for (const at of settledAt) assert.ok(at - firstAt >= windowMs - 5, `${at - firstAt} ms`);
-      const history = await store.messagesAfter('c1', null, 10);
+      assert.ok(burst.every((r) => r.kind === 'appended'));
+      const burstGrowth = walFrames(path) - afterOne;
+      assert.ok(
+        burstGrowth <= oneCommit,
+        `burst grew the WAL by ${burstGrowth}, one commit by ${oneCommit}`,
+      );
+      const history = await store.messagesAfter('c1', null, 20);
       assert.deepEqual(
         history.map((m) => m.Content),
-        ['one', 'two', 'three'],
+        ['one', 'two', ...Array.from({ length: 10 }, (_, i) => `b${i}`)],
       );
     } finally {
       await store.close();
@@ -113,21 +121,41 @@ describe('SqliteStore group commit', () => {
     }
   });
 
-  it("saves a poll cursor in the appends' group commit", async () => {
+  it('splits the writes of one turn into commits of --commit-max-writes', async () => {
     const { dir, remove } = tempDir();
-    const windowMs = 300;
-    const store = new SqliteStore(join(dir, 'quick-im.db'), {
-      allocator,
-      commitWindowMs: windowMs,
-    });
+    const path = join(dir, 'quick-im.db');
+    const store = new SqliteStore(path, { allocator, commitMaxWrites: 1 });
+    try {
+      await store.createConversation('c1', 0, ['alice']);
+      await store.appendMessage(draft('c1', 'zero'));
+      const before = walFrames(path);
+      await store.appendMessage(draft('c1', 'one'));
+      const oneCommit = walFrames(path) - before;
+      const afterOne = walFrames(path);
+      await Promise.all([1, 2, 3].map((i) => store.appendMessage(draft('c1', `b${i}`))));
+      // Three writes, one per commit: three commits' worth of frames.
+      assert.equal(walFrames(path) - afterOne, 3 * oneCommit);
+    } finally {
+      await store.close();
+      remove();
+    }
+  });
+
+  it('saves a poll cursor through the group commit, within the turn it was asked in', async () => {
+    const { dir, remove } = tempDir();
+    const store = new SqliteStore(join(dir, 'quick-im.db'), { allocator });
     try {
       await store.createConversation('c1', 0, ['alice']);
       const first = await store.appendMessage(draft('c1', 'one'));
-      assert.equal(first.kind, 'appended');
-      const firstAt = performance.now();
       const msgId = first.kind === 'appended' ? first.message.MsgId : '';
-      await store.savePollCursor('alice', 1, msgId, Date.now());
-      assert.ok(performance.now() - firstAt >= windowMs - 5, 'the cursor waited for the window');
+      let timerRan = false;
+      const timer = setTimeout(() => (timerRan = true), 0);
+      await Promise.all([
+        store.appendMessage(draft('c1', 'two')),
+        store.savePollCursor('alice', 1, msgId, Date.now()),
+      ]);
+      assert.equal(timerRan, false, 'the commit waited for a timer');
+      clearTimeout(timer);
       assert.equal(await store.pollCursor('alice', 1, 0), msgId);
     } finally {
       await store.close();
@@ -147,7 +175,6 @@ describe('SqliteStore group commit', () => {
     };
     const store = new SqliteStore(join(dir, 'quick-im.db'), {
       allocator: failing,
-      commitWindowMs: 50,
     });
     try {
       await store.createConversation('c1', 0, ['alice']);
@@ -211,7 +238,7 @@ describe('SqliteStore group commit', () => {
     const { dir, remove } = tempDir();
     const path = join(dir, 'quick-im.db');
     try {
-      const store = new SqliteStore(path, { allocator, commitWindowMs: 100 });
+      const store = new SqliteStore(path, { allocator });
       await store.createConversation('c1', 0, ['alice']);
       await store.appendMessage(draft('c1', 'one'));
       const waiting = store.appendMessage(draft('c1', 'two'));

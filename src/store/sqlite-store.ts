@@ -41,10 +41,10 @@ export interface SqliteStoreOptions extends WalControlOptions {
   /** Allocates each appended message's id. */
   readonly allocator: AllocateMsgId;
   /**
-   * While appends keep arriving, commit them together at most once per this many
-   * milliseconds; 0 (the default) commits once per event-loop turn.
+   * Most writes one group commit holds (default 1,000): writes arriving in one event-loop turn
+   * commit together at its end, or in commits of this many.
    */
-  readonly commitWindowMs?: number;
+  readonly commitMaxWrites?: number;
 }
 
 /** The newest `limit` of two ascending lists, merged ascending. */
@@ -94,7 +94,7 @@ export class SqliteStore implements Store {
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 5000');
-    this.commits = new SqliteGroupCommit(this.db, options.commitWindowMs ?? 0, {
+    this.commits = new SqliteGroupCommit(this.db, options.commitMaxWrites ?? 1000, {
       beforeWrite: () => this.checkDataVersion(),
       onRollback: () => this.forget(),
       onCommit: () => this.wal.committed(),

@@ -5,18 +5,41 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parseOptions } from '../../bench/lib/args.js';
+import { keepsRateLimits } from '../../bench/workloads/common.js';
+import { busiestSessionRate } from '../../bench/workloads/fanout.js';
 import { Child, canPin, cpuMicros, treeCpuMicros } from '../../bench/lib/proc.js';
 
 describe('bench flags', () => {
   it('passes --qim-flag "--name value" through to quick-im, in either spelling', () => {
     for (const argv of [
-      ['fanout', '--qim-flag', '--commit-window-ms 0', '--qim-flag', '--log-level info'],
-      ['fanout', '--qim-flag=--commit-window-ms 0', '--qim-flag=--log-level info'],
+      ['fanout', '--qim-flag', '--commit-max-writes 100', '--qim-flag', '--log-level info'],
+      ['fanout', '--qim-flag=--commit-max-writes 100', '--qim-flag=--log-level info'],
     ]) {
       const opts = parseOptions(argv);
       assert.ok(opts !== null);
-      assert.deepEqual(opts.qimFlags, ['--commit-window-ms', '0', '--log-level', 'info']);
+      assert.deepEqual(opts.qimFlags, ['--commit-max-writes', '100', '--log-level', 'info']);
     }
+  });
+
+  it('runs quick-im at its own default log level unless told, one row per level asked for', () => {
+    assert.deepEqual(parseOptions(['fanout'])?.logLevels, ['default']);
+    assert.deepEqual(parseOptions(['fanout', '--log-level', 'default,warn'])?.logLevels, [
+      'default',
+      'warn',
+    ]);
+    assert.throws(() => parseOptions(['fanout', '--log-level', 'loud']), /log-level/);
+  });
+
+  it("keeps quick-im's rate limits unless a room's sender publishes over the default send rate", () => {
+    const at = (argv: string[]): number => {
+      const o = parseOptions(argv);
+      assert.ok(o !== null);
+      return busiestSessionRate(o);
+    };
+    // 2,000 msg/s over 100 rooms: 20 per room's sender, the default --send-rate.
+    assert.equal(keepsRateLimits(at(['fanout'])), true);
+    assert.equal(keepsRateLimits(at(['fanout', '--rooms', '50'])), false);
+    assert.equal(keepsRateLimits(at(['fanout', '--find-max'])), false);
   });
 
   it('refuses an unknown flag with a message naming it', () => {
