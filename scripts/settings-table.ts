@@ -16,5 +16,11 @@ const rows = fields.map(
   (f) =>
     `| \`--${f.flag}\` | \`${f.env}\` | ${f.fallback === '' ? 'none' : `\`${f.fallback}\``} | ${f.doc} |`,
 );
-lines.splice(header, end - header, '| flag | variable | default | meaning |', '| --- | --- | --- | --- |', ...rows);
+lines.splice(
+  header,
+  end - header,
+  '| flag | variable | default | meaning |',
+  '| --- | --- | --- | --- |',
+  ...rows,
+);
 writeFileSync(path, lines.join('\n'));
