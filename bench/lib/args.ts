@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import type { Receiver, Target } from './protocol.js';
 
-export type Workload = 'fanout' | 'connections' | 'send' | 'cluster';
+export type Workload = 'headline' | 'fanout' | 'connections' | 'send' | 'cluster';
 
 export interface Options {
   readonly workload: Workload;
@@ -45,7 +45,10 @@ export interface Options {
   readonly maxOthers: number;
 }
 
-export const usage = `usage: npm run bench -- <fanout|connections|send|cluster> [flags]
+export const usage = `usage: npm run bench [-- --readme] [common flags]
+         the headline run: fanout, then cluster, then every goal checked; --readme writes
+         the README's performance section from it
+       npm run bench -- <fanout|connections|send|cluster> [flags]
 
 common:      --quick  --reps N  --targets quick-im,raw-ws,socketio[,raw-ws-send,bare-fastify]  --payload BYTES
              --source-ips N (127.0.0.2…)  --log-level LEVEL[,…] (quick-im; a row each;
@@ -64,6 +67,7 @@ const flagSpec = {
   quick: { type: 'boolean' },
   'find-max': { type: 'boolean' },
   profile: { type: 'boolean' },
+  readme: { type: 'boolean' },
   pin: { type: 'boolean' },
   'wait-idle': { type: 'string' },
   'retry-busy': { type: 'string' },
@@ -137,13 +141,13 @@ export function parseOptions(argv: readonly string[]): Options | null {
     allowPositionals: true,
     strict: true,
   });
-  if (v.help || positionals.length === 0) {
+  if (v.help) {
     console.log(usage);
     return null;
   }
   const workload = oneOf<Workload>(
-    positionals[0] as string,
-    ['fanout', 'connections', 'send', 'cluster'],
+    positionals[0] ?? 'headline',
+    ['headline', 'fanout', 'connections', 'send', 'cluster'],
     'workload',
   );
   const quick = v.quick === true;

@@ -1,4 +1,5 @@
 import type { Options } from '../lib/args.js';
+import type { Goal } from '../lib/goals.js';
 import { machineBusyPct, startGenerator } from '../lib/proc.js';
 import type { Child } from '../lib/proc.js';
 import type { GenConfig, ReadyInfo, Target } from '../lib/protocol.js';
@@ -27,6 +28,8 @@ export interface WorkloadOutput {
   readonly pairs: readonly RatioPair[];
   readonly raw: unknown[];
   readonly notes: readonly string[];
+  /** The project's goals this workload checks (see bench/lib/goals.ts). */
+  readonly goals?: readonly Goal[];
 }
 
 /** One line of the table: a label, the server it runs against, and its own settings. */

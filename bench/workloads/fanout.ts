@@ -5,7 +5,9 @@
 import { cpuWindow, rssBytes } from '../lib/proc.js';
 import type { Child, CpuWindow } from '../lib/proc.js';
 import type { FanoutGenConfig, FanoutResult, Receiver, Target } from '../lib/protocol.js';
-import type { Column } from '../lib/report.js';
+import type { Goal } from '../lib/goals.js';
+import { ratios } from '../lib/report.js';
+import type { Column, Row } from '../lib/report.js';
 import { fmt } from '../lib/stats.js';
 import { targetTitles } from '../lib/targets.js';
 import {
@@ -274,5 +276,54 @@ export async function fanout(ctx: Context): Promise<WorkloadOutput> {
     pairs,
     raw,
     notes: fanoutNotes(o, 'per server'),
+    goals: fanoutGoals(variants, rows),
   };
+}
+
+/**
+ * The fan-out goals, for quick-im over WebSocket at its default settings (the first quick-im
+ * row): CPU per published message at most 1.25× the lean raw-ws server's and below
+ * Socket.IO's; median delivery latency at most 1.5× raw ws's.
+ */
+function fanoutGoals(variants: readonly Variant[], rows: readonly Row[]): Goal[] {
+  const qim = variants.find(
+    (v) => v.target === 'quick-im' && (v.logLevel ?? 'default') === 'default',
+  );
+  if (qim === undefined) return [];
+  const raw = targetTitles['raw-ws'];
+  const sio = targetTitles.socketio;
+  const r = ratios(
+    columns.filter((c) => ['cpuPerPublish', 'p50'].includes(c.key)),
+    rows,
+    [
+      { num: qim.label, den: raw },
+      { num: qim.label, den: sio },
+    ],
+  );
+  const goals: Goal[] = [];
+  const vsRaw = r[`${qim.label} / ${raw}`];
+  const vsSio = r[`${qim.label} / ${sio}`];
+  if (vsRaw?.cpuPerPublish)
+    goals.push({
+      name: `fan-out CPU per publish, ${qim.label} / raw ws`,
+      measured: vsRaw.cpuPerPublish,
+      unit: '×',
+      bound: 1.25,
+    });
+  if (vsSio?.cpuPerPublish)
+    goals.push({
+      name: `fan-out CPU per publish, ${qim.label} / Socket.IO`,
+      measured: vsSio.cpuPerPublish,
+      unit: '×',
+      bound: 1,
+      strict: true,
+    });
+  if (vsRaw?.p50)
+    goals.push({
+      name: `fan-out p50 latency, ${qim.label} / raw ws`,
+      measured: vsRaw.p50,
+      unit: '×',
+      bound: 1.5,
+    });
+  return goals;
 }
