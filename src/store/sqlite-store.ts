@@ -1,15 +1,14 @@
 import Database from 'better-sqlite3';
 import type { ConversationDetail } from '../domain/conversation.js';
 import type { Message } from '../domain/message.js';
-import { MemberState } from './member-state.js';
 import { sqliteMigrations } from './migrations/sqlite.js';
 import { SqliteAppender } from './sqlite-appender.js';
 import { makeSqliteFilesPrivate } from './sqlite-file-modes.js';
 import { SqliteGroupCommit } from './sqlite-group-commit.js';
-import { SqliteMembership } from './sqlite-membership.js';
+import { SqliteConversations } from './sqlite-conversations.js';
 import { markReadTx, memberCursorsOf, summariesOf } from './sqlite-read-state.js';
 import { missedRefsOf } from './sqlite-missed-refs.js';
-import { conversationDetail, prepareStatements, settle } from './sqlite-statements.js';
+import { prepareStatements, settle } from './sqlite-statements.js';
 import type { SqliteStatements } from './sqlite-statements.js';
 import { SqliteRevocations } from './sqlite-revocations.js';
 import { SqliteWebhookOutbox } from './sqlite-webhook-outbox.js';
@@ -30,8 +29,6 @@ import type {
   UncheckedAppendResult,
 } from './store.js';
 
-const { Member } = MemberState;
-
 export interface SqliteStoreOptions extends WalControlOptions {
   /** Allocates each appended message's id. */
   readonly allocator: AllocateMsgId;
@@ -49,7 +46,7 @@ export class SqliteStore implements Store {
   private readonly revocations: SqliteRevocations;
   private readonly outbox: SqliteWebhookOutbox;
   private readonly appender: SqliteAppender;
-  private readonly members: SqliteMembership;
+  private readonly conversations: SqliteConversations;
   private readonly commits: SqliteGroupCommit;
   private readonly wal: SqliteWalControl;
 
@@ -73,7 +70,7 @@ export class SqliteStore implements Store {
     this.revocations = new SqliteRevocations(this.db);
     this.outbox = new SqliteWebhookOutbox(this.db);
     this.appender = new SqliteAppender(this.q, this.outbox, options.allocator);
-    this.members = new SqliteMembership(this.db, this.q, this.outbox, this.appender);
+    this.conversations = new SqliteConversations(this.db, this.q, this.outbox, this.appender);
   }
 
   private migrate(): void {
@@ -96,23 +93,21 @@ export class SqliteStore implements Store {
     sessions: readonly string[],
     event?: OutboxDraft,
   ): Promise<void> {
-    return this.run(() => this.members.create(conversationId, type, sessions, event));
+    return this.run(() =>
+      this.conversations.createConversation(conversationId, type, sessions, event),
+    );
   }
 
   getConversation(conversationId: string): Promise<ConversationDetail | undefined> {
-    return this.run(() => conversationDetail(this.q.getConversation.get(conversationId)));
+    return this.run(() => this.conversations.getConversation(conversationId));
   }
 
   isMember(conversationId: string, session: string): Promise<boolean | undefined> {
-    return this.run(() => {
-      const row = this.q.appendCheck.get(session, conversationId);
-      if (!row) return undefined;
-      return row.state === Member;
-    });
+    return this.run(() => this.conversations.isMember(conversationId, session));
   }
 
   joinedConversations(session: string): Promise<string[]> {
-    return this.run(() => this.q.joined.all(session).map((r) => r.conversation_id));
+    return this.run(() => this.conversations.joinedConversations(session));
   }
 
   joinBySelf(
@@ -120,7 +115,7 @@ export class SqliteStore implements Store {
     session: string,
     event?: MembershipEventOf,
   ): Promise<SelfJoinResult> {
-    return this.run(() => this.members.joinBySelf(conversationId, session, event));
+    return this.run(() => this.conversations.joinBySelf(conversationId, session, event));
   }
 
   joinByInner(
@@ -128,7 +123,7 @@ export class SqliteStore implements Store {
     sessions: readonly string[],
     event?: MembershipEventOf,
   ): Promise<string[] | undefined> {
-    return this.run(() => this.members.joinByInner(conversationId, sessions, event));
+    return this.run(() => this.conversations.joinByInner(conversationId, sessions, event));
   }
 
   kick(
@@ -136,7 +131,7 @@ export class SqliteStore implements Store {
     sessions: readonly string[],
     event?: MembershipEventOf,
   ): Promise<string[] | undefined> {
-    return this.run(() => this.members.kick(conversationId, sessions, event));
+    return this.run(() => this.conversations.kick(conversationId, sessions, event));
   }
 
   leave(
@@ -144,11 +139,11 @@ export class SqliteStore implements Store {
     session: string,
     event?: MembershipEventOf,
   ): Promise<boolean | undefined> {
-    return this.run(() => this.members.leave(conversationId, session, event));
+    return this.run(() => this.conversations.leave(conversationId, session, event));
   }
 
   setArchived(conversationIds: readonly string[], isArchive: boolean): Promise<string[]> {
-    return this.run(() => this.members.setArchived(conversationIds, isArchive));
+    return this.run(() => this.conversations.setArchived(conversationIds, isArchive));
   }
 
   /** Joins the group commit (see `SqliteGroupCommit`); resolves after that commit. */

@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import type { ConversationDetail } from '../domain/conversation.js';
 import { MemberState } from './member-state.js';
 import {
   changeEvent,
@@ -8,17 +9,18 @@ import {
   sessionsChanged,
 } from './membership-changes.js';
 import type { SqliteAppender } from './sqlite-appender.js';
+import { conversationDetail } from './sqlite-statements.js';
 import type { SqliteStatements } from './sqlite-statements.js';
 import type { SqliteWebhookOutbox } from './sqlite-webhook-outbox.js';
 import type { SelfJoinResult } from './store.js';
 import type { MembershipEventOf, OutboxDraft } from './webhook-outbox.js';
 
 /**
- * `SqliteStore`'s conversation and membership changes (see `ConversationStore`), each in a
- * transaction of its own with its outbox row. Every member row it changes is first dropped
- * from the appender's cache (even if the transaction rolls back).
+ * `SqliteStore`'s conversations and their members (see `ConversationStore`). Each change runs
+ * in a transaction of its own with its outbox row; every member row it changes is first
+ * dropped from the appender's cache (even if the transaction rolls back).
  */
-export class SqliteMembership {
+export class SqliteConversations {
   constructor(
     private readonly db: Database.Database,
     private readonly q: SqliteStatements,
@@ -26,7 +28,7 @@ export class SqliteMembership {
     private readonly cache: Pick<SqliteAppender, 'forgetMember'>,
   ) {}
 
-  create(
+  createConversation(
     conversationId: string,
     type: number,
     sessions: readonly string[],
@@ -37,6 +39,20 @@ export class SqliteMembership {
       this.admit(conversationId, sessions);
       if (event) this.outbox.insert(event);
     })();
+  }
+
+  getConversation(conversationId: string): ConversationDetail | undefined {
+    return conversationDetail(this.q.getConversation.get(conversationId));
+  }
+
+  isMember(conversationId: string, session: string): boolean | undefined {
+    const row = this.q.appendCheck.get(session, conversationId);
+    if (!row) return undefined;
+    return row.state === MemberState.Member;
+  }
+
+  joinedConversations(session: string): string[] {
+    return this.q.joined.all(session).map((r) => r.conversation_id);
   }
 
   joinBySelf(conversationId: string, session: string, event?: MembershipEventOf): SelfJoinResult {
