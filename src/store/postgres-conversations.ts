@@ -1,4 +1,6 @@
 import type { PoolClient } from 'pg';
+import { conversationDetail } from './conversation-row.js';
+import type { ConversationRow } from './conversation-row.js';
 import { MemberState } from './member-state.js';
 import {
   changeEvent,
@@ -70,24 +72,8 @@ export class PostgresConversations implements ConversationStore {
   }
 
   async getConversation(conversationId: string): Promise<ConversationDetail | undefined> {
-    const [row] = await this.db.rows<{
-      id: string;
-      type: number;
-      is_archive: boolean;
-      last_msg_id: string | null;
-      last_send_time: number | null;
-      last_send_session: string | null;
-    }>(GET_CONVERSATION, [conversationId]);
-    if (!row) return undefined;
-    return {
-      ConversationID: row.id,
-      LastMsgID: row.last_msg_id,
-      LastSendTime: row.last_send_time,
-      IsDelete: false,
-      ConversationType: row.type,
-      LastSendSession: row.last_send_session,
-      IsArchive: row.is_archive,
-    };
+    const [row] = await this.db.rows<ConversationRow>(GET_CONVERSATION, [conversationId]);
+    return conversationDetail(row);
   }
 
   async isMember(conversationId: string, session: string): Promise<boolean | undefined> {

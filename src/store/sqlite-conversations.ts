@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { ConversationDetail } from '../domain/conversation.js';
+import { conversationDetail } from './conversation-row.js';
 import { MemberState } from './member-state.js';
 import {
   changeEvent,
@@ -9,7 +10,6 @@ import {
   sessionsChanged,
 } from './membership-changes.js';
 import type { SqliteAppender } from './sqlite-appender.js';
-import { conversationDetail } from './sqlite-statements.js';
 import type { SqliteStatements } from './sqlite-statements.js';
 import type { SqliteWebhookOutbox } from './sqlite-webhook-outbox.js';
 import type { SelfJoinResult } from './store.js';
