@@ -1,28 +1,21 @@
-import type { PoolClient } from 'pg';
 import type { ConversationDetail } from '../domain/conversation.js';
 import type { Message } from '../domain/message.js';
 import { MAX_NODE_ID } from '../domain/msg-id.js';
-import { MemberState } from './member-state.js';
 import { PostgresAppender } from './postgres-appender.js';
 import { PostgresDatabase } from './postgres-database.js';
+import { PostgresConversations } from './postgres-conversations.js';
+import { PostgresReadState } from './postgres-read-state.js';
 import { PostgresRevocations } from './postgres-revocations.js';
-import { PostgresWebhookOutbox, insertOutboxRow } from './postgres-webhook-outbox.js';
+import { PostgresWebhookOutbox } from './postgres-webhook-outbox.js';
 import type { MembershipEventOf, OutboxDraft, OutboxEvent } from './webhook-outbox.js';
 import type { Revocation } from './revocations.js';
 import type { PostgresDatabaseOptions } from './postgres-database.js';
 import {
-  ADMIT,
   AFTER,
   BEFORE,
-  CONVERSATION_SUMMARIES,
   DELETE_EXPIRED_CLIENT_MSG_IDS,
   DELETE_EXPIRED_POLL_CURSORS,
-  GET_CONVERSATION,
-  IS_MEMBER,
-  JOINED,
   LAST_MSG_ID,
-  MARK_READ,
-  MEMBER_CURSORS,
   MISSED_REFS,
   NEWEST,
   OLDEST,
@@ -44,48 +37,16 @@ import type {
   UncheckedAppendResult,
 } from './store.js';
 
-const { Member, Left, Kicked } = MemberState;
-
 export interface PostgresStoreOptions extends PostgresDatabaseOptions {
   /** Builds the allocator of this node's MsgIds once its number is claimed from the database. */
   readonly allocatorFor: (nodeNumber: number) => AllocateMsgId;
 }
 
-async function exists(c: PoolClient, conversationId: string): Promise<boolean> {
-  const { rowCount } = await c.query('SELECT 1 FROM conversations WHERE id = $1 FOR UPDATE', [
-    conversationId,
-  ]);
-  return rowCount === 1;
-}
-
-async function setState(
-  c: PoolClient,
-  conversationId: string,
-  sessions: readonly string[],
-  state: MemberState,
-): Promise<void> {
-  if (sessions.length === 0) return;
-  await c.query(
-    `INSERT INTO members (conversation_id, session, state)
-     SELECT $1, s, $3 FROM unnest($2::text[]) AS s
-     ON CONFLICT (conversation_id, session) DO UPDATE SET state = excluded.state`,
-    [conversationId, [...new Set(sessions)], state],
-  );
-}
-
-/** Makes sessions members, each new one with the conversation's last id as its cursor. */
-async function admit(
-  c: PoolClient,
-  conversationId: string,
-  sessions: readonly string[],
-): Promise<void> {
-  if (sessions.length === 0) return;
-  await c.query(ADMIT, [conversationId, [...new Set(sessions)]]);
-}
-
 /** The shared store for several nodes: PostgreSQL through a `pg` pool. */
 export class PostgresStore implements Store {
   private readonly appender: PostgresAppender;
+  private readonly conversations: PostgresConversations;
+  private readonly readState: PostgresReadState;
   private readonly revocations: PostgresRevocations;
   private readonly outbox: PostgresWebhookOutbox;
 
@@ -96,6 +57,8 @@ export class PostgresStore implements Store {
     allocate: AllocateMsgId,
   ) {
     this.appender = new PostgresAppender(db, allocate);
+    this.conversations = new PostgresConversations(db);
+    this.readState = new PostgresReadState(db);
     this.revocations = new PostgresRevocations(db);
     this.outbox = new PostgresWebhookOutbox(db);
   }
@@ -124,45 +87,19 @@ export class PostgresStore implements Store {
     sessions: readonly string[],
     event?: OutboxDraft,
   ): Promise<void> {
-    return this.db.tx(async (c) => {
-      await c.query('INSERT INTO conversations (id, type) VALUES ($1, $2)', [conversationId, type]);
-      await admit(c, conversationId, sessions);
-      if (event) await insertOutboxRow(c, event);
-    });
+    return this.conversations.createConversation(conversationId, type, sessions, event);
   }
 
-  async getConversation(conversationId: string): Promise<ConversationDetail | undefined> {
-    const [row] = await this.db.rows<{
-      id: string;
-      type: number;
-      is_archive: boolean;
-      last_msg_id: string | null;
-      last_send_time: number | null;
-      last_send_session: string | null;
-    }>(GET_CONVERSATION, [conversationId]);
-    if (!row) return undefined;
-    return {
-      ConversationID: row.id,
-      LastMsgID: row.last_msg_id,
-      LastSendTime: row.last_send_time,
-      IsDelete: false,
-      ConversationType: row.type,
-      LastSendSession: row.last_send_session,
-      IsArchive: row.is_archive,
-    };
+  getConversation(conversationId: string): Promise<ConversationDetail | undefined> {
+    return this.conversations.getConversation(conversationId);
   }
 
-  async isMember(conversationId: string, session: string): Promise<boolean | undefined> {
-    const [row] = await this.db.rows<{ state: number | null }>(IS_MEMBER, [
-      conversationId,
-      session,
-    ]);
-    return row ? row.state === Member : undefined;
+  isMember(conversationId: string, session: string): Promise<boolean | undefined> {
+    return this.conversations.isMember(conversationId, session);
   }
 
-  async joinedConversations(session: string): Promise<string[]> {
-    const rows = await this.db.rows<{ conversation_id: string }>(JOINED, [session]);
-    return rows.map((r) => r.conversation_id);
+  joinedConversations(session: string): Promise<string[]> {
+    return this.conversations.joinedConversations(session);
   }
 
   joinBySelf(
@@ -170,19 +107,7 @@ export class PostgresStore implements Store {
     session: string,
     event?: MembershipEventOf,
   ): Promise<SelfJoinResult> {
-    return this.db.tx(async (c) => {
-      if (!(await exists(c, conversationId))) return 'not-found';
-      const { rows } = await c.query<{ state: number }>(
-        'SELECT state FROM members WHERE conversation_id = $1 AND session = $2',
-        [conversationId, session],
-      );
-      const state = rows[0]?.state;
-      if (state === Kicked) return 'kicked';
-      if (state === Member) return 'already-member';
-      await admit(c, conversationId, [session]);
-      if (event) await insertOutboxRow(c, event([session]));
-      return 'joined';
-    });
+    return this.conversations.joinBySelf(conversationId, session, event);
   }
 
   joinByInner(
@@ -190,9 +115,7 @@ export class PostgresStore implements Store {
     sessions: readonly string[],
     event?: MembershipEventOf,
   ): Promise<string[] | undefined> {
-    return this.changeMembers(conversationId, sessions, true, event, (c, changed) =>
-      admit(c, conversationId, changed),
-    );
+    return this.conversations.joinByInner(conversationId, sessions, event);
   }
 
   kick(
@@ -200,38 +123,7 @@ export class PostgresStore implements Store {
     sessions: readonly string[],
     event?: MembershipEventOf,
   ): Promise<string[] | undefined> {
-    return this.changeMembers(conversationId, sessions, false, event, (c) =>
-      setState(c, conversationId, [...new Set(sessions)], Kicked),
-    );
-  }
-
-  /**
-   * Runs `change` with the conversation locked, if it exists; resolves with the sessions whose
-   * membership it changes (not members before, when `joining`; members before, otherwise). The
-   * conversation's row lock orders every membership change, so the read is current. `event`
-   * of the changed sessions goes to the outbox when there are any.
-   */
-  private changeMembers(
-    conversationId: string,
-    sessions: readonly string[],
-    joining: boolean,
-    event: MembershipEventOf | undefined,
-    change: (c: PoolClient, changed: string[]) => Promise<void>,
-  ): Promise<string[] | undefined> {
-    return this.db.tx(async (c) => {
-      if (!(await exists(c, conversationId))) return undefined;
-      const unique = [...new Set(sessions)];
-      const { rows } = await c.query<{ session: string }>(
-        `SELECT session FROM members
-         WHERE conversation_id = $1 AND session = ANY($2::text[]) AND state = ${Member}`,
-        [conversationId, unique],
-      );
-      const members = new Set(rows.map((r) => r.session));
-      const changed = unique.filter((s) => members.has(s) !== joining);
-      await change(c, changed);
-      if (event && changed.length > 0) await insertOutboxRow(c, event(changed));
-      return changed;
-    });
+    return this.conversations.kick(conversationId, sessions, event);
   }
 
   leave(
@@ -239,34 +131,11 @@ export class PostgresStore implements Store {
     session: string,
     event?: MembershipEventOf,
   ): Promise<boolean | undefined> {
-    return this.db.tx(async (c) => {
-      if (!(await exists(c, conversationId))) return undefined;
-      const { rowCount } = await c.query(
-        `UPDATE members SET state = ${Left} WHERE conversation_id = $1 AND session = $2 AND state = ${Member}`,
-        [conversationId, session],
-      );
-      const left = (rowCount ?? 0) > 0;
-      if (left && event) await insertOutboxRow(c, event([session]));
-      return left;
-    });
+    return this.conversations.leave(conversationId, session, event);
   }
 
   setArchived(conversationIds: readonly string[], isArchive: boolean): Promise<string[]> {
-    const ids = [...new Set(conversationIds)];
-    return this.db.tx(async (c) => {
-      const { rows } = await c.query<{ id: string }>(
-        'SELECT id FROM conversations WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE',
-        [ids],
-      );
-      const found = new Set(rows.map((r) => r.id));
-      const missing = ids.filter((id) => !found.has(id));
-      if (missing.length > 0) return missing;
-      await c.query('UPDATE conversations SET is_archive = $2 WHERE id = ANY($1::text[])', [
-        ids,
-        isArchive,
-      ]);
-      return [];
-    });
+    return this.conversations.setArchived(conversationIds, isArchive);
   }
 
   /** See `PostgresAppender`: one round trip when this node stored the conversation's last id. */
@@ -355,54 +224,20 @@ export class PostgresStore implements Store {
     return this.revocations.deleteRevocationsBefore(beforeSec);
   }
 
-  async markRead(conversationId: string, session: string, msgId: string): Promise<MarkReadResult> {
-    const [row] = await this.db.rows<{
-      state: number | null;
-      cursor: string | null;
-      advanced_to: string | null;
-    }>(MARK_READ, [conversationId, session, msgId]);
-    if (!row) return { kind: 'not-found' };
-    if (row.state !== Member) return { kind: 'not-member' };
-    if (row.advanced_to === null) return { kind: 'read', readMsgId: row.cursor, advanced: false };
-    return { kind: 'read', readMsgId: row.advanced_to, advanced: true };
+  markRead(conversationId: string, session: string, msgId: string): Promise<MarkReadResult> {
+    return this.readState.markRead(conversationId, session, msgId);
   }
 
-  async conversationSummaries(session: string): Promise<ConversationSummary[]> {
-    const rows = await this.db.rows<{
-      id: string;
-      type: number;
-      is_archive: boolean;
-      last_msg_id: string | null;
-      last_send_time: number | null;
-      last_send_session: string | null;
-      read_msg_id: string | null;
-      unread: number;
-    }>(CONVERSATION_SUMMARIES, [session]);
-    return rows.map((r) => ({
-      conversationId: r.id,
-      type: r.type,
-      isArchive: r.is_archive,
-      lastMsgId: r.last_msg_id,
-      lastSendTime: r.last_send_time,
-      lastSendSession: r.last_send_session,
-      readMsgId: r.read_msg_id,
-      unread: r.unread,
-    }));
+  conversationSummaries(session: string): Promise<ConversationSummary[]> {
+    return this.readState.conversationSummaries(session);
   }
 
-  async memberCursors(
+  memberCursors(
     conversationId: string,
     after: string | null,
     limit: number,
   ): Promise<MemberCursor[] | undefined> {
-    const rows = await this.db.rows<{ session: string | null; read_msg_id: string | null }>(
-      MEMBER_CURSORS,
-      [conversationId, after ?? '', limit],
-    );
-    if (rows.length === 0) return undefined;
-    return rows.flatMap((r) =>
-      r.session === null ? [] : [{ session: r.session, readMsgId: r.read_msg_id }],
-    );
+    return this.readState.memberCursors(conversationId, after, limit);
   }
 
   async deleteExpiredClientMsgIds(beforeMs: number): Promise<number> {

@@ -1,6 +1,6 @@
 import { MemberState } from './member-state.js';
 import type { SqliteStatements } from './sqlite-statements.js';
-import type { ConversationSummary, MarkReadResult } from './store.js';
+import type { ConversationSummary, MarkReadResult, MemberCursor } from './store.js';
 
 // The read-state operations of `SqliteStore`, each run inside one of its transactions.
 
@@ -44,6 +44,19 @@ export function summariesOf(q: SqliteStatements, session: string): ConversationS
       };
     }),
   );
+}
+
+/** See `CursorStore.memberCursors`. */
+export function memberCursorsOf(
+  q: SqliteStatements,
+  conversationId: string,
+  after: string | null,
+  limit: number,
+): MemberCursor[] | undefined {
+  if (!q.exists.get(conversationId)) return undefined;
+  return q.memberCursors
+    .all(conversationId, after ?? '', limit)
+    .map((r) => ({ session: r.session, readMsgId: r.read_msg_id }));
 }
 
 /** Newest `lastSendTime` first, then greater `lastMsgId`, then conversation id; no message: last. */

@@ -1,20 +1,11 @@
 import Database from 'better-sqlite3';
-import type { ConversationDetail } from '../domain/conversation.js';
 import { UnavailableError } from '../domain/errors.js';
 import type { Message } from '../domain/message.js';
+import type { ConversationRow } from './conversation-row.js';
 import { MemberState } from './member-state.js';
 import { MAX_UNREAD } from './store.js';
 
 const { Member, Left } = MemberState;
-
-interface ConversationRow {
-  id: string;
-  type: number;
-  is_archive: number;
-  last_msg_id: string | null;
-  last_send_time: number | null;
-  last_send_session: string | null;
-}
 
 const messageColumns = `msg_id AS MsgId, conversation_id AS ConversationID, from_session AS FromSession,
   send_time AS SendTime, status AS Status, type AS Type, content AS Content`;
@@ -169,21 +160,6 @@ export function prepareStatements(db: Database.Database) {
 }
 
 export type SqliteStatements = ReturnType<typeof prepareStatements>;
-
-export function conversationDetail(
-  row: ConversationRow | undefined,
-): ConversationDetail | undefined {
-  if (!row) return undefined;
-  return {
-    ConversationID: row.id,
-    LastMsgID: row.last_msg_id,
-    LastSendTime: row.last_send_time,
-    IsDelete: false,
-    ConversationType: row.type,
-    LastSendSession: row.last_send_session,
-    IsArchive: row.is_archive !== 0,
-  };
-}
 
 /** Runs a synchronous database call, turning a closed or broken database into `UnavailableError`. */
 export function settle<T>(db: Database.Database, fn: () => T): Promise<T> {

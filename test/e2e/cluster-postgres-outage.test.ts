@@ -1,13 +1,11 @@
 import assert from 'node:assert/strict';
-import { after, afterEach, before, describe, it } from 'node:test';
+import { afterEach, before, it } from 'node:test';
 import { fetchJson } from '../helpers/child-nodes.js';
-import { freezePostgres, nodeAt, sendVia, startCluster } from '../helpers/cluster.js';
-import type { Cluster } from '../helpers/cluster.js';
+import { freezePostgres, nodeAt, sendVia } from '../helpers/cluster.js';
+import { describeCluster } from '../helpers/describe-cluster.js';
 import { expectFailure } from '../helpers/http.js';
 import type { ApiResponse, TestServer } from '../helpers/server.js';
-import { natsUnavailable } from '../helpers/nats.js';
-import { postgresUnavailable } from '../helpers/postgres.js';
-import { skipReason, waitUntil } from '../helpers/processes.js';
+import { waitUntil } from '../helpers/processes.js';
 import { WsClient, closeAll, notifyUrl, poll, wsRefusal } from '../helpers/push-clients.js';
 
 const STORE_TIMEOUT_MS = 2000;
@@ -34,19 +32,17 @@ function unavailable(res: ApiResponse): void {
   expectFailure(res, 10002, 503);
 }
 
-describe(
+describeCluster(
   'cluster: PostgreSQL stopped mid-test',
-  { skip: skipReason(postgresUnavailable() ?? natsUnavailable()) },
-  () => {
-    let cluster: Cluster;
+  { nodes: 3, settings: { storeTimeoutMs: STORE_TIMEOUT_MS } },
+  (cluster) => {
     let nodes: TestServer[];
     const open: WsClient[] = [];
     let postgresDown = false;
     let thaw: (() => void) | undefined;
 
     before(async () => {
-      cluster = await startCluster({ nodes: 3, settings: { storeTimeoutMs: STORE_TIMEOUT_MS } });
-      nodes = [0, 1, 2].map((i) => nodeAt(cluster, i));
+      nodes = [0, 1, 2].map((i) => nodeAt(cluster(), i));
     });
 
     afterEach(async () => {
@@ -56,12 +52,10 @@ describe(
       await closeAll(open);
       open.length = 0;
       if (postgresDown) {
-        await cluster.postgres.start();
+        await cluster().postgres.start();
         postgresDown = false;
       }
     });
-
-    after(() => cluster?.stop());
 
     it('answers 503 with code 10002 within a bounded time while PostgreSQL is down, keeps open push connections, and recovers by itself when it is back', async () => {
       const [n1, n2, n3] = nodes as [TestServer, TestServer, TestServer];
@@ -74,7 +68,7 @@ describe(
       await rita.until(() => rita.messages.length === 1, 5000, 'rita before the outage');
 
       postgresDown = true;
-      await cluster.postgres.stop();
+      await cluster().postgres.stop();
 
       for (const [i, node] of nodes.entries()) {
         const label = `node ${i + 1}`;
@@ -115,7 +109,7 @@ describe(
       }
       assert.equal(rita.isClosed, false, 'an open push connection outlives the store outage');
 
-      await cluster.postgres.start();
+      await cluster().postgres.start();
       postgresDown = false;
       for (const [i, node] of nodes.entries()) {
         await waitUntil(
@@ -151,7 +145,7 @@ describe(
       const senderToken = await n1.token('sender');
       await sendVia(n2, senderToken, conversationId, 'before the freeze');
 
-      thaw = await freezePostgres(cluster.storeUrl);
+      thaw = await freezePostgres(cluster().storeUrl);
       const body = { conversation_id: conversationId, status: 0, type: 1, content: 'hung?' };
       const detail = { conversation_id: conversationId };
       const within = HUNG_ANSWER_WITHIN_MS;
