@@ -17,6 +17,8 @@ export interface Options {
   readonly drainMs: number;
   readonly receivers: readonly Receiver[];
   readonly findMax: boolean;
+  /** A row of quick-im with its message INSERT skipped: what storing costs (measurement only). */
+  readonly noInsertRow: boolean;
   readonly step: number;
   readonly maxSteps: number;
   // cluster: node counts on PostgreSQL + NATS
@@ -58,7 +60,7 @@ common:      --quick  --reps N  --targets quick-im,raw-ws,socketio[,raw-ws-send,
              --wait-idle S (wait for other load on the machine to calm down before each run)
              --retry-busy N --max-others PCT (rerun a run when other processes used > PCT % CPU)
 fanout:      --rooms R  --members S  --rate MSG/S  --seconds S  --warmup S  --drain-ms MS
-             --receiver ws|sse|poll[,…]  --find-max  --step FACTOR  --max-steps N
+             --receiver ws|sse|poll[,…]  --no-insert-row  --find-max  --step FACTOR  --max-steps N
 cluster:     the fanout flags (ws receivers; --rate defaults to 500)  --nodes N[,…] (default 1,2)
 connections: --count N  --settle-ms MS
 send:        --seconds S  --warmup S  --connections N  --members S`;
@@ -68,6 +70,7 @@ const flagSpec = {
   'find-max': { type: 'boolean' },
   profile: { type: 'boolean' },
   readme: { type: 'boolean' },
+  'no-insert-row': { type: 'boolean' },
   pin: { type: 'boolean' },
   'wait-idle': { type: 'string' },
   'retry-busy': { type: 'string' },
@@ -185,6 +188,7 @@ export function parseOptions(argv: readonly string[]): Options | null {
     drainMs: num(v['drain-ms'], 'drain-ms', quick ? 2000 : 5000, 100, 120_000),
     receivers,
     findMax,
+    noInsertRow: v['no-insert-row'] === true,
     step: num(v.step, 'step', 1.25, 1.01, 10),
     maxSteps: num(v['max-steps'], 'max-steps', 12, 1, 50),
     nodes: (v.nodes ?? '1,2').split(',').map((n) => num(n.trim(), 'nodes', 1, 1, 8)),

@@ -24,6 +24,11 @@ export interface ServerOptions {
   readonly extraFlags: readonly string[];
   /** Writes the server's V8 CPU profile into bench/results/ under this name. */
   readonly profileName: string | null;
+  /**
+   * quick-im without its message INSERT (`bench/servers/quick-im-no-insert.mjs`): what storing
+   * each message costs, by difference. Measurement only.
+   */
+  readonly noInsert?: boolean;
   /** CPUs the server may run on (`--pin`), or null for any. */
   readonly cpus: string | null;
 }
@@ -77,7 +82,9 @@ export async function startServer(
     child = new Child(
       'quick-im',
       // The compiled server (`npm run bench` builds it first).
-      join(ROOT, 'dist', 'main.js'),
+      options.noInsert === true
+        ? join(ROOT, 'bench', 'servers', 'quick-im-no-insert.mjs')
+        : join(ROOT, 'dist', 'main.js'),
       [
         ...['--port', String(port), '--host', host, '--data-dir', dataDir],
         ...(options.logLevel === 'default' ? [] : ['--log-level', options.logLevel]),

@@ -39,6 +39,8 @@ export interface Variant<V = object> {
   readonly extra: V;
   /** quick-im's `--log-level` for this row (`default`: none); the first of `--log-level` when unset. */
   readonly logLevel?: string;
+  /** quick-im without its message INSERT (measurement only; see quick-im-no-insert.mjs). */
+  readonly noInsert?: boolean;
 }
 
 /** quick-im's default `--send-rate`: messages per second one session may send. */
@@ -115,6 +117,7 @@ export async function withSession<T>(
         await startServer(variant.target, ctx.workDir, {
           logLevel: variant.logLevel ?? ctx.opts.logLevels[0] ?? 'default',
           rateLimits,
+          noInsert: variant.noInsert === true,
           extraFlags: [...ctx.opts.qimFlags, ...nodes.flags],
           profileName: ctx.opts.profile
             ? `${ctx.opts.workload}-${slug}${node}-rep${rep + 1}-${ctx.stamp}.cpuprofile`

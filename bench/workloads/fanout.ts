@@ -236,6 +236,14 @@ export async function fanout(ctx: Context): Promise<WorkloadOutput> {
         ...logLevelVariants(ctx, (suffix) => `quick-im (${receiver}${suffix})`, { receiver }),
       );
     }
+    if (o.noInsertRow) {
+      variants.push({
+        label: 'quick-im (ws, no message INSERT)',
+        target: 'quick-im',
+        extra: { receiver: 'ws' },
+        noInsert: true,
+      });
+    }
   }
   for (const target of ['raw-ws', 'socketio', 'raw-ws-send'] as const) {
     // raw-ws-send, the per-socket `ws.send` variant, runs only when named in --targets.
