@@ -103,12 +103,10 @@ export type BusHandler = (event: BusEvent) => void;
  */
 export interface Bus {
   /**
-   * Delivers the event to this node's handlers before returning (synchronously), then
-   * resolves once the bus has taken it for the other nodes: each of them then sees it before
-   * any event this node publishes later. Events from different nodes carry no order between
-   * them (a node sees its own at once, another's when it arrives). Rejects with
-   * `UnavailableError` when down (this node's handlers are then not called) or when the bus
-   * does not confirm in time.
+   * Resolves once the bus has taken the event, after this node's handlers have seen it: every
+   * node that hears it then sees it before any event published (by any node) after the promise
+   * resolved. Rejects with `UnavailableError` when down (this node's handlers are then not
+   * called) or when the bus does not confirm in time.
    */
   publish(event: BusEvent): Promise<void>;
 

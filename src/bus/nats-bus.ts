@@ -10,8 +10,6 @@ import {
   subjectOf,
 } from './nats-subjects.js';
 
-export { decodeEvent, encodeEvent } from './nats-subjects.js';
-
 /** How long a publish or a follow waits for the server's answer before `UnavailableError`. */
 const CONFIRM_TIMEOUT_MS = 5000;
 
@@ -48,7 +46,7 @@ export interface NatsBusOptions {
  * The bus of several nodes, routed by interest: global events on one subject every node
  * subscribes to, each conversation's events on its own subject (`nats-subjects.ts`), which a
  * node subscribes to while it follows the conversation. The connection is `noEcho`: a node's
- * own events reach its handlers inside `publish`, never back from the server. Reconnects
+ * own events reach its handlers from `publish`, never back from the server. Reconnects
  * forever; nats.js re-sends every subscription on reconnect.
  */
 export class NatsBus implements Bus {
@@ -56,6 +54,8 @@ export class NatsBus implements Bus {
   private up = true;
   /** Followed conversations: their subscription and how many `follow`s hold it. */
   private readonly followed = new Map<string, { sub: Subscription; count: number }>();
+  /** This node's events sent since the last round trip was sent, in publish order. */
+  private unconfirmed: BusEvent[] = [];
   /** The round trip sent to the server and not yet answered. */
   private flushing: Promise<void> | null = null;
   /** The round trip that waits for `flushing`: it covers everything sent since that was sent. */
@@ -68,7 +68,7 @@ export class NatsBus implements Bus {
     } catch (e) {
       return void this.options.onError?.(e);
     }
-    for (const h of this.handlers) h(event);
+    this.hear(event);
   };
 
   private constructor(
@@ -77,6 +77,16 @@ export class NatsBus implements Bus {
   ) {
     nc.subscribe(GLOBAL_SUBJECT, { callback: this.onMsg });
     void this.watch();
+  }
+
+  private hear(event: BusEvent): void {
+    for (const h of this.handlers) {
+      try {
+        h(event);
+      } catch (err) {
+        this.options.onError?.(err);
+      }
+    }
   }
 
   /** Connects; rejects when NATS cannot be reached at start. */
@@ -110,20 +120,23 @@ export class NatsBus implements Bus {
   }
 
   /**
-   * Hands the event to this node's handlers, sends it, and resolves after the next round trip
-   * to the server: NATS has then taken it, ahead of anything this connection sends later. One
-   * round trip in flight covers every publish made before it was sent.
+   * Sends the event, and after the next round trip to the server hands it to this node's
+   * handlers and resolves: NATS has then taken it, ahead of anything this connection sends
+   * later, and this node has heard every event the server took before it (the server writes
+   * them to this connection ahead of the answer). One round trip in flight covers every
+   * publish made before it was sent. (Handing it over at once instead would let a message
+   * sent here overtake a membership change acknowledged on another node a moment before.)
    */
   publish(event: BusEvent): Promise<void> {
     if (!this.up || this.nc.isClosed()) {
       return Promise.reject(new UnavailableError('bus unavailable'));
     }
-    for (const h of this.handlers) h(event);
     try {
       this.nc.publish(subjectOf(event), encodeEvent(event));
     } catch (err) {
       return Promise.reject(new UnavailableError((err as Error).message));
     }
+    this.unconfirmed.push(event);
     return this.roundTrip();
   }
 
@@ -169,6 +182,8 @@ export class NatsBus implements Bus {
   }
 
   private sendFlush(): Promise<void> {
+    const own = this.unconfirmed;
+    this.unconfirmed = [];
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(
@@ -182,6 +197,8 @@ export class NatsBus implements Bus {
     const flush = Promise.race([answered, timeout]).finally(() => {
       clearTimeout(timer);
       if (this.flushing === flush) this.flushing = null;
+      // Unconfirmed too: they are stored, and this node's members are told what it knows.
+      for (const event of own) this.hear(event);
     });
     this.flushing = flush;
     return flush;
