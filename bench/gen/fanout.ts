@@ -104,7 +104,9 @@ export async function runFanout(cfg: FanoutGenConfig): Promise<void> {
     room.members.push(member);
     return {
       kind,
-      baseUrl: nodeUrls[i % nodeUrls.length] as string,
+      baseUrl: nodeUrls[
+        (cfg.localRooms ? Math.floor(i / cfg.members) : i) % nodeUrls.length
+      ] as string,
       localAddress: sourceFor(cfg.sourceIps, i),
       room: room.key,
       token: receiverTokens[i] ?? '',

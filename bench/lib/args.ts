@@ -23,6 +23,8 @@ export interface Options {
   readonly maxSteps: number;
   // cluster: node counts on PostgreSQL + NATS
   readonly nodes: readonly number[];
+  /** Room r's members all connect to node r mod n (else member i to node i mod n). */
+  readonly localRooms: boolean;
   // connections
   readonly count: number;
   readonly settleMs: number;
@@ -62,6 +64,7 @@ common:      --quick  --reps N  --targets quick-im,raw-ws,socketio[,raw-ws-send,
 fanout:      --rooms R  --members S  --rate MSG/S  --seconds S  --warmup S  --drain-ms MS
              --receiver ws|sse|poll[,…]  --no-insert-row  --find-max  --step FACTOR  --max-steps N
 cluster:     the fanout flags (ws receivers; --rate defaults to 500)  --nodes N[,…] (default 1,2)
+             --local-rooms (all of room r's members on node r mod n, which publishes it)
 connections: --count N  --settle-ms MS
 send:        --seconds S  --warmup S  --connections N  --members S`;
 
@@ -72,6 +75,7 @@ const flagSpec = {
   readme: { type: 'boolean' },
   'no-insert-row': { type: 'boolean' },
   pin: { type: 'boolean' },
+  'local-rooms': { type: 'boolean' },
   'wait-idle': { type: 'string' },
   'retry-busy': { type: 'string' },
   'max-others': { type: 'string' },
@@ -192,6 +196,7 @@ export function parseOptions(argv: readonly string[]): Options | null {
     step: num(v.step, 'step', 1.25, 1.01, 10),
     maxSteps: num(v['max-steps'], 'max-steps', 12, 1, 50),
     nodes: (v.nodes ?? '1,2').split(',').map((n) => num(n.trim(), 'nodes', 1, 1, 8)),
+    localRooms: v['local-rooms'] === true,
     count: num(v.count, 'count', quick ? 2000 : 10_000, 1, 1_000_000),
     settleMs: num(v['settle-ms'], 'settle-ms', quick ? 1000 : 2000, 0, 120_000),
     connections: num(v.connections, 'connections', 50, 1, 10_000),

@@ -34,6 +34,8 @@ export interface FanoutGenConfig extends GenBase {
    * and room r publishes through node r mod n. Absent: everything goes to `baseUrl`.
    */
   readonly nodeUrls?: readonly string[];
+  /** With `nodeUrls`: every member of room r connects to node r mod n instead. */
+  readonly localRooms?: boolean;
 }
 
 export interface ConnectionsGenConfig extends GenBase {

@@ -1,6 +1,8 @@
 /**
- * What broadcasting every bus event to every node costs a node that has no member of the
- * conversation: NATS receive + decode + one map lookup, in server CPU µs per event.
+ * What receiving a conversation's bus events costs a node that follows it (on the
+ * interest-routed bus, a node with no member of the conversation does not receive them): NATS
+ * receive + decode + one map lookup, in server CPU µs per event. The receiver follows all the
+ * conversations the publisher uses, as every node did before routing.
  * Usage: npx tsx bench/tools/bus-broadcast.ts [events=50000]
  * Starts its own nats-server on 127.0.0.1 and a publisher in a child process.
  */
@@ -50,6 +52,7 @@ async function main(): Promise<void> {
   await new Promise((r) => setTimeout(r, 500));
   try {
     const bus = await NatsBus.open({ url });
+    await Promise.all(Array.from({ length: 1000 }, (_, i) => bus.follow(`conv-${i}`)));
     const rooms = new Map<string, unknown>(); // this node has no member anywhere
     let received = 0;
     let skipped = 0;

@@ -3,9 +3,14 @@
  * two, on one PostgreSQL and one nats-server that the bench starts itself — beside one
  * embedded node (SQLite, in-process bus). On two nodes each room's members are spread over
  * both, so every message crosses NATS to reach half of them, and rooms publish through
- * alternate nodes.
+ * alternate nodes. With `--local-rooms` all of room r's members connect to node r mod n, which
+ * publishes it: on an interest-routed bus no message needs another node. Every shared-backend
+ * run also starts a bystander node on the same PostgreSQL and NATS that holds no connection:
+ * what it spends per message of the cluster is what the bus costs a node with no member.
  */
 import { randomBytes } from 'node:crypto';
+import { cpuMicros, sleep } from '../lib/proc.js';
+import type { FanoutResult } from '../lib/protocol.js';
 import { natsUnavailable, startNats } from '../../test/helpers/nats.js';
 import type { NatsServer } from '../../test/helpers/nats.js';
 import { postgresUnavailable, startPostgres } from '../../test/helpers/postgres.js';
@@ -36,11 +41,55 @@ interface Shape {
   readonly shared: boolean;
 }
 
+/** How long the bystander's idle CPU is sampled before the load, to subtract it after. */
+const BYSTANDER_IDLE_MS = 3000;
+
+/** What `measureFanout` hands back as raw, as far as this file reads it. */
+interface FanoutRaw {
+  readonly warmup: FanoutResult | null;
+  readonly steps: readonly { readonly result: FanoutResult }[];
+}
+
+/** Rooms node `j` of `n` publishes (room r goes through node r mod n). */
+function roomsOf(j: number, n: number, rooms: number): number {
+  return Math.floor(rooms / n) + (j < rooms % n ? 1 : 0);
+}
+
+/**
+ * Per-node CPU over the whole session (warm-up, measured phases and drains), per message of
+ * the node's own rooms; and the bystander's CPU above its idle rate per message of the cluster.
+ */
+function perNodeMetrics(
+  nodeCpu: readonly number[],
+  bystander: { cpu: number; ms: number; idleMicrosPerMs: number } | null,
+  raw: FanoutRaw,
+  rooms: number,
+): Record<string, number> {
+  const results = [...(raw.warmup ? [raw.warmup] : []), ...raw.steps.map((s) => s.result)];
+  const published = results.reduce((sum, r) => sum + r.published, 0);
+  const n = nodeCpu.length;
+  const perOwn = nodeCpu.map((cpu, j) => cpu / ((published * roomsOf(j, n, rooms)) / rooms));
+  const out: Record<string, number> = {
+    nodeCpuPerOwn: perOwn.reduce((a, b) => a + b, 0) / n,
+    nodeCpuPerOwnMax: Math.max(...perOwn),
+  };
+  if (bystander) {
+    const extra = Math.max(0, bystander.cpu - bystander.idleMicrosPerMs * bystander.ms);
+    out.bystanderCpuPerMessage = extra / published;
+    out.bystanderIdleCpuPct = bystander.idleMicrosPerMs / 10;
+  }
+  return out;
+}
+
 const clusterColumns: Column[] = [
   ...columns.slice(0, 5),
   { key: 'backendCpuPerPublish', title: 'PostgreSQL + NATS µs/publish', digits: 1 },
   { key: 'totalCpuPerPublish', title: 'all µs/publish', digits: 1 },
   { key: 'backendCpuPct', title: 'PostgreSQL + NATS CPU %', digits: 0 },
+  { key: 'nodeCpuPerOwn', title: 'per-node µs/own message', digits: 1 },
+  { key: 'nodeCpuPerOwnMax', title: 'worst node µs/own message', digits: 1 },
+  { key: 'bystanderCpuPerMessage', title: 'bystander µs/cluster message', digits: 2 },
+  { key: 'bystanderIdleCpuPct', title: 'bystander idle CPU %', digits: 2 },
   ...columns.slice(5),
 ];
 
@@ -51,7 +100,7 @@ export async function cluster(ctx: Context): Promise<WorkloadOutput> {
   const variants: Variant<Shape>[] = [
     { label: '1 node, SQLite', target: 'quick-im', extra: { nodes: 1, shared: false } },
     ...o.nodes.map((n) => ({
-      label: `${n} node${n === 1 ? '' : 's'}, PostgreSQL + NATS`,
+      label: `${n} node${n === 1 ? '' : 's'}${o.localRooms && n > 1 ? ', node-local rooms' : ''}, PostgreSQL + NATS`,
       target: 'quick-im' as const,
       extra: { nodes: n, shared: true },
     })),
@@ -72,20 +121,55 @@ export async function cluster(ctx: Context): Promise<WorkloadOutput> {
       const flags = v.extra.shared
         ? ['--store', await pg.createDatabase(), '--bus', bus.url, '--jwt-key', jwtKey]
         : [];
+      const n = v.extra.nodes;
       return withSession(
         ctx,
         v,
         rep,
-        (baseUrl, nodeUrls) => fanoutConfig(ctx, baseUrl, 'quick-im', 'ws', nodeUrls),
+        // The bystander (the last node, shared runs only) gets no connection and no publish.
+        (baseUrl, nodeUrls) => ({
+          ...fanoutConfig(ctx, baseUrl, 'quick-im', 'ws', nodeUrls.slice(0, n)),
+          localRooms: o.localRooms,
+        }),
         300_000,
         async ({ servers, gen, ready }) => {
+          const nodes = servers.slice(0, n).map((s) => s.pid);
+          const bystanderPid = v.extra.shared ? servers[n]?.pid : undefined;
+          let idleMicrosPerMs = 0;
+          if (bystanderPid !== undefined) {
+            const [c0, t0] = [cpuMicros(bystanderPid), performance.now()];
+            await sleep(BYSTANDER_IDLE_MS);
+            idleMicrosPerMs = (cpuMicros(bystanderPid) - c0) / (performance.now() - t0);
+          }
+          const cpu0 = nodes.map(cpuMicros);
+          const b0 = bystanderPid === undefined ? 0 : cpuMicros(bystanderPid);
+          const t0 = performance.now();
           const { metrics, raw } = await measureFanout(ctx, v.label, rep, gen, {
-            servers: servers.map((s) => s.pid),
+            servers: nodes,
             backends: v.extra.shared ? [pg.pid, bus.pid] : [],
           });
-          return { metrics, raw: { ready, nodes: v.extra.nodes, ...raw } };
+          const nodeCpu = nodes.map((pid, j) => cpuMicros(pid) - (cpu0[j] as number));
+          const bystander =
+            bystanderPid === undefined
+              ? null
+              : {
+                  cpu: cpuMicros(bystanderPid) - b0,
+                  ms: performance.now() - t0,
+                  idleMicrosPerMs,
+                };
+          const perNode = perNodeMetrics(nodeCpu, bystander, raw as FanoutRaw, o.rooms);
+          ctx.log(
+            `  ${v.label} rep ${rep + 1}: per node µs/own message ${perNode.nodeCpuPerOwn?.toFixed(1)}` +
+              (bystander
+                ? `, bystander µs/message ${perNode.bystanderCpuPerMessage?.toFixed(2)}`
+                : ''),
+          );
+          return {
+            metrics: { ...metrics, ...perNode },
+            raw: { ready, nodes: n, localRooms: o.localRooms, nodeCpu, bystander, ...raw },
+          };
         },
-        { count: v.extra.nodes, flags },
+        { count: n + (v.extra.shared ? 1 : 0), flags },
       );
     });
     const shownColumns = o.findMax ? [maxRateColumn, ...clusterColumns] : clusterColumns;
@@ -97,7 +181,9 @@ export async function cluster(ctx: Context): Promise<WorkloadOutput> {
     ];
     return {
       columns: shownColumns,
-      ratioColumns: shownColumns.filter((c) => ratioKeys.includes(c.key)),
+      ratioColumns: shownColumns.filter((c) =>
+        [...ratioKeys, 'nodeCpuPerOwn', 'nodeCpuPerOwnMax'].includes(c.key),
+      ),
       rows,
       pairs,
       raw,
@@ -106,7 +192,13 @@ export async function cluster(ctx: Context): Promise<WorkloadOutput> {
         'server µs/publish: all quick-im nodes together; PostgreSQL + NATS: the postgres process ' +
           'tree and nats-server, started by the bench on this machine (PostgreSQL ' +
           `${POSTGRES_SETTINGS.join(', ')}); all: both. On n nodes receiver i connects to node ` +
-          'i mod n and room r publishes through node r mod n.',
+          (o.localRooms ? 'r mod n for its room r (--local-rooms)' : 'i mod n') +
+          ' and room r publishes through node r mod n.',
+        'per-node µs/own message: each node’s CPU over the whole session (warm-up, measured ' +
+          'phases, drains) ÷ the messages published through it, averaged over the nodes (worst: ' +
+          'the highest node). Bystander: one more node on the same PostgreSQL + NATS with no ' +
+          `connection; its CPU over the session less its idle rate (sampled ${BYSTANDER_IDLE_MS / 1000} s ` +
+          'before) ÷ every message published; its idle CPU % beside it.',
       ],
     };
   } finally {

@@ -20,6 +20,13 @@ export interface MembershipEvent {
   readonly sessions: readonly string[];
   readonly changed: readonly string[];
   readonly change: 'joined' | 'left' | 'kicked';
+  /**
+   * `joined` only: a MsgId of the conversation no newer than its newest when the join was
+   * stored (null: it had none then). A node that starts following the conversation for the
+   * joined sessions reads the messages after it from the store, so none sent after the join
+   * is missed while its interest takes effect. Absent from older nodes' events.
+   */
+  readonly lastMsgId?: string | null;
 }
 
 /** A (session, platform) connected on `nodeId`; older connections elsewhere must close. */
@@ -89,18 +96,36 @@ export type BusEvent =
 export type BusHandler = (event: BusEvent) => void;
 
 /**
- * Notifies every node, this one included, of events. It may drop an event while it is
- * down: recovery always reads the store, never the bus.
+ * Notifies nodes of events. Session-wide events (`connected`, `disconnected`, `presence`,
+ * `revoked`) and `membership` reach every node; a conversation's `message` and `read` events
+ * reach only the nodes that `follow` it, and the publisher itself. It may drop an event while
+ * it is down: recovery always reads the store, never the bus.
  */
 export interface Bus {
   /**
-   * Resolves once the bus has taken the event: every node then sees it before any event
-   * published after the promise resolved. Rejects with `UnavailableError` when down.
+   * Resolves once the bus has taken the event, after this node's handlers have seen it: every
+   * node that hears it then sees it before any event published (by any node) after the promise
+   * resolved. Rejects with `UnavailableError` when down (this node's handlers are then not
+   * called) or when the bus does not confirm in time.
    */
   publish(event: BusEvent): Promise<void>;
 
-  /** Calls `handler` for every event published by any node, in publish order per publisher. */
+  /**
+   * Calls `handler` for the events this node hears: every global event, the `message` and
+   * `read` events of followed conversations, and its own; in publish order per publisher.
+   */
   subscribe(handler: BusHandler): () => void;
+
+  /**
+   * Starts hearing `conversationId`'s events. Resolves once that is in effect: every event of
+   * it another node publishes after that reaches this node. Counted: each call needs its own
+   * `unfollow`. Rejects with `UnavailableError` when the bus cannot confirm it (down, or not in
+   * time); the interest stays, and takes effect when the bus is back.
+   */
+  follow(conversationId: string): Promise<void>;
+
+  /** Drops one `follow` of `conversationId`; with the last one its events stop coming. */
+  unfollow(conversationId: string): void;
 
   /** Resolves while the bus can carry events. */
   ping(): Promise<void>;

@@ -1,49 +1,20 @@
-import { randomUUID } from 'node:crypto';
 import { connect } from '@nats-io/transport-node';
-import type { ConnectionOptions, NatsConnection, Subscription } from '@nats-io/transport-node';
+import type { ConnectionOptions, Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
 import { UnavailableError } from '../domain/errors.js';
 import type { Bus, BusEvent, BusHandler } from './bus.js';
+import {
+  GLOBAL_SUBJECT,
+  conversationSubject,
+  decodeEvent,
+  encodeEvent,
+  subjectOf,
+} from './nats-subjects.js';
 
-// One subject for every event: every node hears everything, in the order the server took it.
-const SUBJECT = 'quickim.events';
-const MESSAGE_TAG = 'M';
-const ECHO_TIMEOUT_MS = 5000;
-const JSON_TAG = 'J';
+/** How long a publish or a follow waits for the server's answer before `UnavailableError`. */
+const CONFIRM_TIMEOUT_MS = 5000;
 
-const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-
-/** Messages skip a second JSON encoding: the frame is already `MsgData` JSON. */
-export function encodeEvent(event: BusEvent, prefix = ''): Uint8Array {
-  if (event.type === 'message') {
-    const { conversationId, msgId, prevMsgId, frame } = event;
-    return encoder.encode(
-      `${prefix}${MESSAGE_TAG}${conversationId}\n${msgId}\n${prevMsgId ?? ''}\n${frame}`,
-    );
-  }
-  return encoder.encode(prefix + JSON_TAG + JSON.stringify(event));
-}
-
-export function decodeEvent(text: string): BusEvent {
-  if (text.startsWith(MESSAGE_TAG)) {
-    const a = text.indexOf('\n');
-    const b = text.indexOf('\n', a + 1);
-    const c = text.indexOf('\n', b + 1);
-    return {
-      type: 'message',
-      conversationId: text.slice(1, a),
-      msgId: text.slice(a + 1, b),
-      prevMsgId: b + 1 === c ? null : text.slice(b + 1, c),
-      frame: text.slice(c + 1),
-    };
-  }
-  return JSON.parse(text.slice(1)) as BusEvent;
-}
-
-/** Payload on the wire: `<busId> <seq>\n` then the event, so a publisher knows its own echo. */
-function frameEvent(busId: string, seq: number, event: BusEvent): Uint8Array {
-  return encodeEvent(event, `${busId} ${seq}\n`);
-}
+const noop = (): void => {};
 
 /**
  * Connection options for a `--bus` URL: `nats://` or `tls://` (TLS, verified against the
@@ -71,37 +42,51 @@ export interface NatsBusOptions {
   readonly onError?: (err: unknown) => void;
 }
 
-/** The bus of several nodes: a NATS subject every node subscribes to. Reconnects forever. */
+/**
+ * The bus of several nodes, routed by interest: global events on one subject every node
+ * subscribes to, each conversation's events on its own subject (`nats-subjects.ts`), which a
+ * node subscribes to while it follows the conversation. The connection is `noEcho`: a node's
+ * own events reach its handlers from `publish`, never back from the server. Reconnects
+ * forever; nats.js re-sends every subscription on reconnect.
+ */
 export class NatsBus implements Bus {
   private readonly handlers = new Set<BusHandler>();
   private up = true;
-  private readonly id = randomUUID();
-  private seq = 0;
-  /** Publishes waiting for their own echo, by sequence number. */
-  private readonly echoes = new Map<number, { resolve: () => void; timer: NodeJS.Timeout }>();
+  /** Followed conversations: their subscription and how many `follow`s hold it. */
+  private readonly followed = new Map<string, { sub: Subscription; count: number }>();
+  /** This node's events sent since the last round trip was sent, in publish order. */
+  private unconfirmed: BusEvent[] = [];
+  /** The round trip sent to the server and not yet answered. */
+  private flushing: Promise<void> | null = null;
+  /** The round trip that waits for `flushing`: it covers everything sent since that was sent. */
+  private nextFlush: Promise<void> | null = null;
+  private readonly onMsg = (err: Error | null, msg: Msg): void => {
+    if (err) return void this.options.onError?.(err);
+    let event: BusEvent;
+    try {
+      event = decodeEvent(decoder.decode(msg.data));
+    } catch (e) {
+      return void this.options.onError?.(e);
+    }
+    this.hear(event);
+  };
 
   private constructor(
     private readonly nc: NatsConnection,
     private readonly options: NatsBusOptions,
   ) {
-    const sub: Subscription = nc.subscribe(SUBJECT, {
-      callback: (err, msg) => {
-        if (err) return options.onError?.(err);
-        let event: BusEvent;
-        const text = decoder.decode(msg.data);
-        const nl = text.indexOf('\n');
-        try {
-          event = decodeEvent(text.slice(nl + 1));
-        } catch (e) {
-          return options.onError?.(e);
-        }
-        for (const h of this.handlers) h(event);
-        const [origin, seq] = text.slice(0, nl).split(' ');
-        if (origin === this.id) this.echoed(Number(seq));
-      },
-    });
-    void sub;
+    nc.subscribe(GLOBAL_SUBJECT, { callback: this.onMsg });
     void this.watch();
+  }
+
+  private hear(event: BusEvent): void {
+    for (const h of this.handlers) {
+      try {
+        h(event);
+      } catch (err) {
+        this.options.onError?.(err);
+      }
+    }
   }
 
   /** Connects; rejects when NATS cannot be reached at start. */
@@ -109,6 +94,7 @@ export class NatsBus implements Bus {
     const nc = await connect({
       ...natsConnectOptions(options.url),
       name: 'quick-im',
+      noEcho: true,
       reconnect: true,
       maxReconnectAttempts: -1,
       reconnectTimeWait: 250,
@@ -134,41 +120,88 @@ export class NatsBus implements Bus {
   }
 
   /**
-   * Resolves when this node hears its own event back: NATS has then ordered it before
-   * anything published later, for every subscriber.
+   * Sends the event, and after the next round trip to the server hands it to this node's
+   * handlers and resolves: NATS has then taken it, ahead of anything this connection sends
+   * later, and this node has heard every event the server took before it (the server writes
+   * them to this connection ahead of the answer). One round trip in flight covers every
+   * publish made before it was sent. (Handing it over at once instead would let a message
+   * sent here overtake a membership change acknowledged on another node a moment before.)
    */
   publish(event: BusEvent): Promise<void> {
     if (!this.up || this.nc.isClosed()) {
       return Promise.reject(new UnavailableError('bus unavailable'));
     }
-    const seq = ++this.seq;
-    return new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.echoes.delete(seq);
-        reject(new UnavailableError('bus did not confirm the event in time'));
-      }, ECHO_TIMEOUT_MS);
-      this.echoes.set(seq, { resolve, timer });
-      try {
-        this.nc.publish(SUBJECT, frameEvent(this.id, seq, event));
-      } catch (err) {
-        clearTimeout(timer);
-        this.echoes.delete(seq);
-        reject(new UnavailableError((err as Error).message));
-      }
-    });
-  }
-
-  private echoed(seq: number): void {
-    const pending = this.echoes.get(seq);
-    if (!pending) return;
-    this.echoes.delete(seq);
-    clearTimeout(pending.timer);
-    pending.resolve();
+    try {
+      this.nc.publish(subjectOf(event), encodeEvent(event));
+    } catch (err) {
+      return Promise.reject(new UnavailableError((err as Error).message));
+    }
+    this.unconfirmed.push(event);
+    return this.roundTrip();
   }
 
   subscribe(handler: BusHandler): () => void {
     this.handlers.add(handler);
     return () => this.handlers.delete(handler);
+  }
+
+  /** Subscribes on the first follow; the round trip after it puts the interest in effect. */
+  follow(conversationId: string): Promise<void> {
+    if (this.nc.isClosed()) return Promise.reject(new UnavailableError('bus closed'));
+    const held = this.followed.get(conversationId);
+    if (held) held.count++;
+    else {
+      const sub = this.nc.subscribe(conversationSubject(conversationId), { callback: this.onMsg });
+      this.followed.set(conversationId, { sub, count: 1 });
+    }
+    // A follow still waiting for its round trip is not in effect yet: this one waits too.
+    return this.roundTrip();
+  }
+
+  unfollow(conversationId: string): void {
+    const held = this.followed.get(conversationId);
+    if (!held || --held.count > 0) return;
+    this.followed.delete(conversationId);
+    if (!this.nc.isClosed()) held.sub.unsubscribe();
+  }
+
+  /**
+   * Resolves once the server has answered a round trip sent after this call: it has then
+   * processed everything this connection sent before. Coalesced: while one is in flight, the
+   * calls meanwhile share the single one sent when it returns.
+   */
+  private roundTrip(): Promise<void> {
+    if (this.nextFlush) return this.nextFlush;
+    if (!this.flushing) return this.sendFlush();
+    const next = this.flushing.then(noop, noop).then(() => {
+      if (this.nextFlush === next) this.nextFlush = null;
+      return this.sendFlush();
+    });
+    this.nextFlush = next;
+    return next;
+  }
+
+  private sendFlush(): Promise<void> {
+    const own = this.unconfirmed;
+    this.unconfirmed = [];
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new UnavailableError('bus did not confirm in time')),
+        CONFIRM_TIMEOUT_MS,
+      );
+    });
+    const answered = this.nc.flush().catch((err: unknown) => {
+      throw new UnavailableError((err as Error).message);
+    });
+    const flush = Promise.race([answered, timeout]).finally(() => {
+      clearTimeout(timer);
+      if (this.flushing === flush) this.flushing = null;
+      // Unconfirmed too: they are stored, and this node's members are told what it knows.
+      for (const event of own) this.hear(event);
+    });
+    this.flushing = flush;
+    return flush;
   }
 
   /** Round trip to the server: every event published before it has been taken by NATS. */
@@ -183,11 +216,7 @@ export class NatsBus implements Bus {
 
   async close(): Promise<void> {
     this.handlers.clear();
-    for (const [seq, pending] of this.echoes) {
-      clearTimeout(pending.timer);
-      this.echoes.delete(seq);
-      pending.resolve();
-    }
+    this.followed.clear();
     if (this.nc.isClosed()) return;
     // Draining needs the server: while it is unreachable, nats.js resolves drain() without
     // closing and keeps reconnecting forever, which would keep the process alive.

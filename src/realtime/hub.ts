@@ -1,36 +1,20 @@
 import type { FastifyBaseLogger } from 'fastify';
-import type {
-  Bus,
-  BusEvent,
-  ConnectedEvent,
-  MembershipEvent,
-  MessageEvent,
-  RevokedEvent,
-} from '../bus/bus.js';
+import type { Bus, MembershipEvent } from '../bus/bus.js';
 import type { Clock } from '../domain/clock.js';
 import { UnavailableError } from '../domain/errors.js';
-import { serializeMessage } from '../domain/message.js';
-import type { Store } from '../store/store.js';
 import { CloseReason } from './close-reasons.js';
 import { Connection } from './connection.js';
 import type { QueueLimits } from './connection.js';
-import { membershipFrame, readFrame } from './event-frames.js';
-import { Frame } from './frame.js';
+import type { Frame } from './frame.js';
+import { HubEvents } from './hub-events.js';
+import type { HubStore } from './hub-events.js';
 import { noopHubMetrics } from './hub-metrics.js';
 import type { HubMetrics } from './hub-metrics.js';
 import { ReplayCursor } from './replay-cursor.js';
-import type { ReplayStore } from './replay-cursor.js';
-import type { Room } from './room.js';
 import { SessionIndex } from './session-index.js';
-import type { SessionEntry } from './session-index.js';
 import type { PushGrant, Wire } from './wire.js';
 
-/**
- * The store reads the Hub makes: memberships, resume replays, where a new room starts and gaps
- * in a room's order.
- */
-export type HubStore = Pick<Store, 'joinedConversations' | 'lastMsgId' | 'messagesAfter'> &
-  ReplayStore;
+export type { HubStore } from './hub-events.js';
 
 export interface HubOptions {
   readonly store: HubStore;
@@ -59,6 +43,7 @@ export interface HubOptions {
  */
 export class Hub {
   private readonly index: SessionIndex;
+  private readonly events: HubEvents;
   private readonly metrics: HubMetrics;
   private readonly limits: QueueLimits;
   private readonly unsubscribe: () => void;
@@ -74,13 +59,16 @@ export class Hub {
   constructor(private readonly o: HubOptions) {
     this.metrics = o.metrics ?? noopHubMetrics;
     this.limits = { maxMessages: o.queueMaxMessages, maxBytes: o.queueMaxBytes };
-    this.index = new SessionIndex(
-      o.store,
-      o.clock,
-      (room, afterId, upToId) => void this.fillGap(room, afterId, upToId),
-      (room) => void this.startRoom(room),
-    );
-    this.unsubscribe = o.bus.subscribe((event) => this.onBusEvent(event));
+    this.index = new SessionIndex(o.store, o.clock, {
+      gap: (room, afterId, upToId) => void this.events.fillGap(room, afterId, upToId),
+      created: (room, joinedAfter) => this.events.startRoom(room, joinedAfter),
+      disposed: (room) => this.events.roomGone(room),
+    });
+    this.events = new HubEvents(o, this.index, {
+      deliver: (conn, frame) => this.deliver(conn, frame),
+      close: (conn, reason) => this.close(conn, reason),
+    });
+    this.unsubscribe = o.bus.subscribe((event) => this.events.handle(event));
   }
 
   /** Number of open connections on this node. */
@@ -105,6 +93,7 @@ export class Hub {
 
   /**
    * Registers a connection, replacing any older one for (session, platform) on any node,
+   * follows the session's conversations on the bus (a message stored after that reaches it),
    * replays what it missed after `grant.lastMsgId`, then goes live. Resolves with the
    * connection (possibly already closed, if a newer one replaced it meanwhile) once the replay's
    * first page is read; later pages are read as the wire drains. Rejects with
@@ -290,127 +279,6 @@ export class Hub {
     // A replay still being merged has no position to keep: such a connection starts over.
     if (conn.wire.overflow === 'refill' && !conn.isStarting) conn.dropQueue();
     else this.close(conn, CloseReason.Slow);
-  }
-
-  private onBusEvent(event: BusEvent): void {
-    try {
-      switch (event.type) {
-        case 'message':
-          this.onMessage(event);
-          break;
-        case 'membership':
-          this.onMembership(event);
-          break;
-        case 'connected':
-          this.onConnected(event);
-          break;
-        case 'read':
-          this.deliverEvent(event.conversationId, readFrame(event));
-          break;
-        case 'revoked':
-          this.onRevoked(event);
-          break;
-        case 'disconnected':
-        case 'presence':
-          break;
-      }
-    } catch (err) {
-      this.o.logger.error({ err }, 'hub failed to handle a bus event');
-    }
-  }
-
-  private onMessage(event: MessageEvent): void {
-    const room = this.index.room(event.conversationId);
-    if (!room) return;
-    for (const e of room.admit(event)) this.deliverToRoom(room, e);
-  }
-
-  /**
-   * Rooms follow the change; then `joined` reaches the members including the new ones, `left`
-   * the remaining members and those removed (so it goes out before the room forgets them).
-   */
-  private onMembership(event: MembershipEvent): void {
-    const frame = membershipFrame(event);
-    if (frame !== null && event.change !== 'joined') this.deliverEvent(event.conversationId, frame);
-    this.index.applyMembership(event);
-    if (frame !== null && event.change === 'joined') this.deliverEvent(event.conversationId, frame);
-  }
-
-  /** An event frame for the `events=1` connections of the conversation's members on this node. */
-  private deliverEvent(conversationId: string, frame: Frame): void {
-    const room = this.index.room(conversationId);
-    if (!room) return;
-    for (const entry of room.members) {
-      for (const conn of entry.connections.values())
-        if (conn.wantsEvents) this.deliver(conn, frame);
-    }
-  }
-
-  /** Closes the connections opened with a token the revocation names. */
-  private onRevoked(event: RevokedEvent): void {
-    for (const conn of this.index.connectionsOf(event.session)) {
-      if (event.platform !== null && conn.platform !== event.platform) continue;
-      if (conn.issuedAtSec <= event.revokedBefore) this.close(conn, CloseReason.Revoked);
-    }
-  }
-
-  /** One frame, serialized once, for every member's connections on this node. */
-  private deliverToRoom(room: Room<SessionEntry>, event: MessageEvent): void {
-    const frame = new Frame(event.msgId, event.conversationId, event.frame);
-    for (const entry of room.members) {
-      for (const conn of entry.connections.values()) this.deliver(conn, frame);
-    }
-  }
-
-  /**
-   * A new room checks its first message against the conversation's newest MsgId, read now: a
-   * message the bus lost after the room was created is then found like any other gap. (One
-   * lost within this read's own round trip is not.) If the read fails, the first message is
-   * not checked.
-   */
-  private async startRoom(room: Room<SessionEntry>): Promise<void> {
-    let since: string | null | undefined;
-    try {
-      since = await this.o.store.lastMsgId(room.conversationId);
-    } catch (err) {
-      this.o.logger.warn({ err: (err as Error).message }, 'could not read where a room starts');
-    }
-    if (this.index.room(room.conversationId) !== room) return;
-    for (const e of room.start(since)) this.deliverToRoom(room, e);
-  }
-
-  /** A message the bus has not brought in time: read the gap from the store, then go on in order. */
-  private async fillGap(
-    room: Room<SessionEntry>,
-    afterId: string | null,
-    upToId: string,
-  ): Promise<void> {
-    let stored: MessageEvent[] = [];
-    try {
-      const missed = await this.o.store.messagesAfter(
-        room.conversationId,
-        afterId,
-        this.o.replayLimit,
-      );
-      stored = missed
-        .filter((m) => m.MsgId <= upToId)
-        .map((m) => ({
-          type: 'message',
-          conversationId: m.ConversationID,
-          msgId: m.MsgId,
-          prevMsgId: null,
-          frame: serializeMessage(m),
-        }));
-    } catch (err) {
-      this.o.logger.warn({ err: (err as Error).message }, 'could not fill a message gap');
-    }
-    if (this.index.room(room.conversationId) !== room) return;
-    for (const e of room.fill(stored)) this.deliverToRoom(room, e);
-  }
-
-  private onConnected(event: ConnectedEvent): void {
-    const conn = this.find(event.session, event.platform);
-    if (conn && conn.generation < event.generation) this.close(conn, CloseReason.Replaced);
   }
 
   /** Strictly increasing on this node; the node id breaks ties between nodes. */

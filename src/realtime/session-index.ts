@@ -23,6 +23,20 @@ interface Entry extends SessionEntry {
 /** The store reads the index needs: the conversations a session is in when it first connects. */
 export type MembershipSource = Pick<Store, 'joinedConversations'>;
 
+/** What the index's owner does as rooms come and go. */
+export interface RoomLifecycle {
+  /** A room's gap has stayed open too long; see `Room`. */
+  readonly gap: GapHandler<SessionEntry>;
+  /**
+   * A new room, which waits for its `start`. `joinedAfter`: the `lastMsgId` of the join event
+   * that created it (undefined: created for a connecting session, or the event had none).
+   * Resolves once the room hears its conversation's messages; never rejects.
+   */
+  created(room: Room<SessionEntry>, joinedAfter: string | null | undefined): Promise<void>;
+  /** The room's last member here is gone, and the room with it. */
+  disposed(room: Room<SessionEntry>): void;
+}
+
 /**
  * This node's connections by session and platform, and a Room per conversation holding its
  * members that are connected here. A session's memberships are loaded from the store when its
@@ -31,15 +45,14 @@ export type MembershipSource = Pick<Store, 'joinedConversations'>;
 export class SessionIndex {
   private readonly sessions = new Map<string, Entry>();
   private readonly rooms = new Map<string, Room<SessionEntry>>();
+  /** Each room's `created` promise, by conversation. */
+  private readonly hearing = new Map<string, Promise<void>>();
   private count = 0;
 
   constructor(
     private readonly store: MembershipSource,
     private readonly clock: Clock,
-    /** Called when a room's gap has stayed open too long; see `Room`. */
-    private readonly onGap: GapHandler<SessionEntry>,
-    /** Called with each new room, which waits for its `start`. */
-    private readonly onRoom: (room: Room<SessionEntry>) => void,
+    private readonly lifecycle: RoomLifecycle,
   ) {}
 
   /** Number of connections held. */
@@ -83,7 +96,8 @@ export class SessionIndex {
 
   /**
    * Makes `conn` the holder of its (session, platform). Returns the connection it displaced, if
-   * any (still open: the caller closes it), and when the session's memberships are loaded;
+   * any (still open: the caller closes it), and when the session's memberships are loaded and
+   * its rooms hear their conversations (a message stored after that reaches them by the bus);
    * that promise rejects if the store fails, and the session is then forgotten.
    */
   add(conn: Connection): { older: Connection | undefined; loaded: Promise<void> } {
@@ -143,28 +157,37 @@ export class SessionIndex {
     return entry;
   }
 
-  private loaded(entry: Entry, ids: readonly string[]): void {
+  private async loaded(entry: Entry, ids: readonly string[]): Promise<void> {
     entry.conversations = new Set(ids);
     if (this.sessions.get(entry.session) !== entry) return;
-    for (const id of ids) this.join(entry, id);
+    const hearing = ids.map((id) => this.join(entry, id, undefined));
     for (const event of entry.pending) this.apply(entry, event);
     entry.pending = [];
+    await Promise.all(hearing);
   }
 
   private apply(entry: Entry, event: MembershipEvent): void {
-    if (event.change === 'joined') this.join(entry, event.conversationId);
+    if (event.change === 'joined') void this.join(entry, event.conversationId, event.lastMsgId);
     else this.leave(entry, event.conversationId);
   }
 
-  private join(entry: Entry, conversationId: string): void {
+  /** Resolves once the conversation's room hears its messages. */
+  private join(
+    entry: Entry,
+    conversationId: string,
+    joinedAfter: string | null | undefined,
+  ): Promise<void> {
     entry.conversations?.add(conversationId);
     let room = this.rooms.get(conversationId);
-    if (!room) {
-      room = new Room<SessionEntry>(conversationId, this.clock, this.onGap);
+    let hearing = this.hearing.get(conversationId);
+    if (!room || !hearing) {
+      room = new Room<SessionEntry>(conversationId, this.clock, this.lifecycle.gap);
       this.rooms.set(conversationId, room);
-      this.onRoom(room);
+      hearing = this.lifecycle.created(room, joinedAfter);
+      this.hearing.set(conversationId, hearing);
     }
     room.members.add(entry);
+    return hearing;
   }
 
   private leave(entry: Entry, conversationId: string): void {
@@ -175,5 +198,7 @@ export class SessionIndex {
     if (room.members.size > 0) return;
     room.dispose();
     this.rooms.delete(conversationId);
+    this.hearing.delete(conversationId);
+    this.lifecycle.disposed(room);
   }
 }

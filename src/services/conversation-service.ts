@@ -8,7 +8,7 @@ import {
   conversationJoined,
   conversationLeft,
 } from '../domain/webhook-event.js';
-import type { ConversationStore } from '../store/store.js';
+import type { ConversationStore, MessageStore } from '../store/store.js';
 import type { MembershipEventOf } from '../store/webhook-outbox.js';
 import type { RateLimiter } from './rate-limiter.js';
 import type { WebhookEvents } from './webhook-events.js';
@@ -23,7 +23,7 @@ export function assertConversationType(type: number): void {
 /** Membership and conversation rules; knows nothing of HTTP. */
 export class ConversationService {
   constructor(
-    private readonly store: ConversationStore,
+    private readonly store: ConversationStore & Pick<MessageStore, 'lastMsgId'>,
     private readonly bus: Bus,
     private readonly onBusError: (err: unknown) => void,
     /** Creates and joins a session makes itself (`--join-rate`); inner calls are not counted. */
@@ -81,7 +81,7 @@ export class ConversationService {
     const event = this.webhooks && conversationCreated(id, type, members, this.webhooks.now());
     await this.store.createConversation(id, type, members, event);
     this.written(true);
-    await this.announce(id, members, members, 'joined');
+    await this.announce(id, members, members, 'joined', null);
     return id;
   }
 
@@ -103,6 +103,7 @@ export class ConversationService {
   /** Idempotent; a kicked session gets 10004 until an inner join. */
   async join(conversationId: string, session: string): Promise<void> {
     this.admitJoin(session);
+    const lastMsgId = await this.store.lastMsgId(conversationId);
     const result = await this.store.joinBySelf(
       conversationId,
       session,
@@ -112,7 +113,8 @@ export class ConversationService {
     if (result === 'not-found') throw new ImError(ErrorCode.ConversationNotFound);
     if (result === 'kicked')
       throw new ImError(ErrorCode.NotMember, 'removed from the conversation');
-    await this.announce(conversationId, [session], result === 'joined' ? [session] : [], 'joined');
+    const changed = result === 'joined' ? [session] : [];
+    await this.announce(conversationId, [session], changed, 'joined', lastMsgId);
   }
 
   async leave(conversationId: string, session: string): Promise<void> {
@@ -128,6 +130,7 @@ export class ConversationService {
 
   async joinByInner(conversationId: string, sessions: readonly string[]): Promise<void> {
     const unique = [...new Set(sessions)];
+    const lastMsgId = await this.store.lastMsgId(conversationId);
     const added = await this.store.joinByInner(
       conversationId,
       unique,
@@ -135,7 +138,7 @@ export class ConversationService {
     );
     this.written((added?.length ?? 0) > 0);
     if (added === undefined) throw new ImError(ErrorCode.ConversationNotFound);
-    await this.announce(conversationId, unique, added, 'joined');
+    await this.announce(conversationId, unique, added, 'joined', lastMsgId);
   }
 
   async kick(conversationId: string, sessions: readonly string[]): Promise<void> {
@@ -166,13 +169,16 @@ export class ConversationService {
    * after the answer is routed by the new membership everywhere. If the bus fails, the change
    * is stored and applied on this node (`applyHere`), and the caller gets 503 and may retry
    * (every membership call is idempotent, and a retry announces `sessions` again) until the
-   * other nodes are told. `changed`: those whose membership this call changed.
+   * other nodes are told. `changed`: those whose membership this call changed. `lastMsgId`
+   * (joins): the conversation's newest MsgId read before the join was stored, so no message
+   * stored after the join is above it (see `MembershipEvent.lastMsgId`).
    */
   private async announce(
     conversationId: string,
     sessions: readonly string[],
     changed: readonly string[],
     change: MembershipEvent['change'],
+    lastMsgId?: string | null,
   ): Promise<void> {
     if (sessions.length === 0) return;
     const event: MembershipEvent = {
@@ -181,6 +187,7 @@ export class ConversationService {
       sessions,
       changed,
       change,
+      ...(lastMsgId === undefined ? {} : { lastMsgId }),
     };
     try {
       await this.bus.publish(event);

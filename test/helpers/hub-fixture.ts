@@ -93,6 +93,14 @@ export class FaultyBus implements Bus {
     return this.inner.subscribe(handler);
   }
 
+  follow(conversationId: string): Promise<void> {
+    return this.inner.follow(conversationId);
+  }
+
+  unfollow(conversationId: string): void {
+    this.inner.unfollow(conversationId);
+  }
+
   ping(): Promise<void> {
     return this.inner.ping();
   }
