@@ -6,11 +6,15 @@ interface Pending extends Timer {
   readonly fn: () => void;
 }
 
-/** A clock that moves only when the test says so; starts at the real time. */
+/** A clock that moves only when the test says so; starts at `startMs` (the real time by default). */
 export class ManualClock implements Clock {
-  private t = Date.now();
+  private t: number;
   private seq = 0;
   private readonly pending = new Set<Pending>();
+
+  constructor(startMs = Date.now()) {
+    this.t = startMs;
+  }
 
   now(): number {
     return this.t;
