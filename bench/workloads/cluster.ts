@@ -15,7 +15,10 @@ import { natsUnavailable, startNats } from '../../test/helpers/nats.js';
 import type { NatsServer } from '../../test/helpers/nats.js';
 import { postgresUnavailable, startPostgres } from '../../test/helpers/postgres.js';
 import type { PostgresServer } from '../../test/helpers/postgres.js';
-import type { Column } from '../lib/report.js';
+import type { Goal } from '../lib/goals.js';
+import { ratios } from '../lib/report.js';
+import type { Column, Row } from '../lib/report.js';
+import { spread } from '../lib/stats.js';
 import { repeat, withSession } from './common.js';
 import type { Context, Variant, WorkloadOutput } from './common.js';
 import {
@@ -92,6 +95,42 @@ const clusterColumns: Column[] = [
   { key: 'bystanderIdleCpuPct', title: 'bystander idle CPU %', digits: 2 },
   ...columns.slice(5),
 ];
+
+/**
+ * The scale-out goals: a node with no member of a conversation spends < 1 µs on its messages
+ * (the bystander, on the run with the most nodes), and each of n nodes with node-local rooms
+ * spends per message of its own at most 1.1× what one node alone does on the same backends.
+ */
+function clusterGoals(
+  rows: readonly Row[],
+  one: string | undefined,
+  most: string | undefined,
+): Goal[] {
+  if (one === undefined || most === undefined || one === most) return [];
+  const goals: Goal[] = [];
+  const r = ratios(
+    clusterColumns.filter((c) => c.key === 'nodeCpuPerOwn'),
+    rows,
+    [{ num: most, den: one }],
+  )[`${most} / ${one}`];
+  if (r?.nodeCpuPerOwn)
+    goals.push({
+      name: `cluster per-node CPU per own message, ${most} / ${one}`,
+      measured: r.nodeCpuPerOwn,
+      unit: '×',
+      bound: 1.1,
+    });
+  const row = rows.find((x) => x.label === most);
+  if (row !== undefined)
+    goals.push({
+      name: `cluster bystander node's CPU per message of others (${most})`,
+      measured: spread(row.reps.map((m) => m?.bystanderCpuPerMessage ?? NaN)),
+      unit: 'µs',
+      bound: 1,
+      strict: true,
+    });
+  return goals;
+}
 
 export async function cluster(ctx: Context): Promise<WorkloadOutput> {
   const o = ctx.opts;
@@ -187,6 +226,7 @@ export async function cluster(ctx: Context): Promise<WorkloadOutput> {
       rows,
       pairs,
       raw,
+      goals: clusterGoals(rows, first, shared[shared.length - 1]),
       notes: [
         ...fanoutNotes(o, 'in all (spread over the nodes)'),
         'server µs/publish: all quick-im nodes together; PostgreSQL + NATS: the postgres process ' +

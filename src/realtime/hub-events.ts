@@ -34,7 +34,10 @@ export interface HubEventsOptions {
 
 /** How a frame reaches one of the Hub's connections, and how the Hub ends one. */
 export interface HubConnections {
-  deliver(conn: Connection, frame: Frame): void;
+  /** Offers `frame` to `conn`; true when it was written at once (not queued or dropped). */
+  deliver(conn: Connection, frame: Frame): boolean;
+  /** Counts `count` frames written by `deliver` (once per frame's fan-out, not per socket). */
+  delivered(count: number): void;
   close(conn: Connection, reason: CloseReason): void;
 }
 
@@ -188,10 +191,12 @@ export class HubEvents {
   private deliverEvent(conversationId: string, frame: Frame): void {
     const room = this.index.room(conversationId);
     if (!room) return;
+    let written = 0;
     for (const entry of room.members) {
       for (const conn of entry.connections.values())
-        if (conn.wantsEvents) this.connections.deliver(conn, frame);
+        if (conn.wantsEvents && this.connections.deliver(conn, frame)) written++;
     }
+    this.connections.delivered(written);
   }
 
   /** Closes the connections opened with a token the revocation names. */
@@ -206,9 +211,12 @@ export class HubEvents {
   /** One frame, serialized once, for every member's connections on this node. */
   private deliverToRoom(room: Room<SessionEntry>, event: MessageEvent): void {
     const frame = new Frame(event.msgId, event.conversationId, event.frame);
+    let written = 0;
     for (const entry of room.members) {
-      for (const conn of entry.connections.values()) this.connections.deliver(conn, frame);
+      for (const conn of entry.connections.values())
+        if (this.connections.deliver(conn, frame)) written++;
     }
+    this.connections.delivered(written);
   }
 
   private onConnected(event: ConnectedEvent): void {

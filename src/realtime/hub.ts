@@ -66,6 +66,7 @@ export class Hub {
     });
     this.events = new HubEvents(o, this.index, {
       deliver: (conn, frame) => this.deliver(conn, frame),
+      delivered: (count) => this.delivered(count),
       close: (conn, reason) => this.close(conn, reason),
     });
     this.unsubscribe = o.bus.subscribe((event) => this.events.handle(event));
@@ -263,14 +264,16 @@ export class Hub {
     this.reads.set(conn, read);
   }
 
-  private deliver(conn: Connection, frame: Frame): void {
+  /** Offers a live frame; true when written at once (the caller counts deliveries in bulk). */
+  private deliver(conn: Connection, frame: Frame): boolean {
     switch (conn.offer(frame, this.limits)) {
       case 'written':
-        this.metrics.delivered(1);
-        return;
+        return true;
       case 'full':
         this.overflow(conn);
-        return;
+        return false;
+      default:
+        return false;
     }
   }
 
