@@ -14,6 +14,11 @@ const repo = fileURLToPath(new URL('../../', import.meta.url));
 /** The snippet's one line that names the server; the test points it at its own server. */
 const BASE_URL_LINE = /^const baseUrl = .*$/m;
 
+/** The ```ts blocks of `markdown`, in order. */
+function tsBlocks(markdown: string): string[] {
+  return [...markdown.matchAll(/^```ts\n([\s\S]*?)^```$/gm)].map((m) => m[1] as string);
+}
+
 /** The one ```ts block of the README's `## Client SDK` section. */
 function readmeSnippet(): string {
   const readme = readFileSync(join(repo, 'README.md'), 'utf8');
@@ -22,9 +27,76 @@ function readmeSnippet(): string {
   const rest = readme.slice(start).split('\n').slice(1).join('\n');
   const end = rest.search(/^## /m);
   const section = end === -1 ? rest : rest.slice(0, end);
-  const blocks = [...section.matchAll(/^```ts\n([\s\S]*?)^```$/gm)];
+  const blocks = tsBlocks(section);
   assert.equal(blocks.length, 1, 'the section has exactly one ```ts block');
-  return (blocks[0] as RegExpMatchArray)[1] as string;
+  return blocks[0] as string;
+}
+
+const SDK_IMPORT = /^import (type )?\{([^}]*)\} from '@quick-im\/client';\n/gm;
+
+/**
+ * The SDK README's ```ts blocks as one program, as the README says they read: each block
+ * after the first continues the first (its names in scope) in a scope of its own. Their
+ * imports, all from '@quick-im/client', are merged into one at the top.
+ */
+function sdkReadmeProgram(): string {
+  const blocks = tsBlocks(readFileSync(join(repo, 'packages/client/README.md'), 'utf8'));
+  assert.ok(blocks.length > 1, 'the SDK README has its examples');
+  const values = new Set<string>();
+  const types = new Set<string>();
+  const bodies = blocks.map((block) => {
+    for (const [, isType, names] of block.matchAll(SDK_IMPORT)) {
+      for (const name of (names as string).split(',').map((n) => n.trim())) {
+        if (name !== '') (isType === undefined ? values : types).add(name);
+      }
+    }
+    const body = block.replace(SDK_IMPORT, '');
+    assert.doesNotMatch(body, /^import /m, 'examples import only from @quick-im/client');
+    return body;
+  });
+  const typeOnly = [...types].filter((t) => !values.has(t));
+  return [
+    `import { ${[...values].join(', ')} } from '@quick-im/client';`,
+    `import type { ${typeOnly.join(', ')} } from '@quick-im/client';`,
+    bodies[0] as string,
+    ...bodies.slice(1).map((body) => `{\n${body}}`),
+  ].join('\n');
+}
+
+/** Writes `code` to a fresh directory under tmp/ with its `baseUrl` line pointed at `url`. */
+function writeProgram(code: string, url: string): { dir: string; file: string } {
+  assert.equal(code.match(new RegExp(BASE_URL_LINE, 'gm'))?.length, 1);
+  mkdirSync(join(repo, 'tmp'), { recursive: true });
+  const dir = mkdtempSync(join(repo, 'tmp', 'sdk-readme-'));
+  const file = join(dir, 'snippet.ts');
+  writeFileSync(file, code.replace(BASE_URL_LINE, `const baseUrl = ${JSON.stringify(url)};`));
+  return { dir, file };
+}
+
+/** Type-checks `file` under strict TypeScript, the way an SDK user's project would. */
+async function typeCheck(file: string): Promise<void> {
+  const tsc = join(repo, 'node_modules', 'typescript', 'bin', 'tsc');
+  const args = [
+    tsc,
+    '--ignoreConfig',
+    '--noEmit',
+    '--strict',
+    '--target',
+    'es2022',
+    '--module',
+    'nodenext',
+    '--moduleResolution',
+    'nodenext',
+    '--types',
+    'node',
+    '--skipLibCheck',
+    file,
+  ];
+  await run(process.execPath, args, { cwd: repo, timeout: 30_000 }).catch(
+    (err: { stdout?: string }) => {
+      throw new Error(`tsc rejected the README snippet:\n${err.stdout ?? String(err)}`);
+    },
+  );
 }
 
 describe('README "Client SDK" snippet', () => {
@@ -34,15 +106,7 @@ describe('README "Client SDK" snippet', () => {
 
   before(async () => {
     server = await startServer();
-    const snippet = readmeSnippet();
-    assert.equal(snippet.match(new RegExp(BASE_URL_LINE, 'gm'))?.length, 1);
-    mkdirSync(join(repo, 'tmp'), { recursive: true });
-    dir = mkdtempSync(join(repo, 'tmp', 'sdk-readme-'));
-    file = join(dir, 'snippet.ts');
-    writeFileSync(
-      file,
-      snippet.replace(BASE_URL_LINE, `const baseUrl = ${JSON.stringify(server.url)};`),
-    );
+    ({ dir, file } = writeProgram(readmeSnippet(), server.url));
   });
   after(async () => {
     rmSync(dir, { recursive: true, force: true });
@@ -73,28 +137,39 @@ describe('README "Client SDK" snippet', () => {
     },
   );
 
-  it('type-checks under strict TypeScript', { timeout: TEST_TIMEOUT_MS }, async () => {
-    const tsc = join(repo, 'node_modules', 'typescript', 'bin', 'tsc');
-    const args = [
-      tsc,
-      '--ignoreConfig',
-      '--noEmit',
-      '--strict',
-      '--target',
-      'es2022',
-      '--module',
-      'nodenext',
-      '--moduleResolution',
-      'nodenext',
-      '--types',
-      'node',
-      '--skipLibCheck',
-      file,
-    ];
-    await run(process.execPath, args, { cwd: repo, timeout: 30_000 }).catch(
-      (err: { stdout?: string }) => {
-        throw new Error(`tsc rejected the README snippet:\n${err.stdout ?? String(err)}`);
-      },
-    );
+  it('type-checks under strict TypeScript', { timeout: TEST_TIMEOUT_MS }, () => typeCheck(file));
+});
+
+describe('SDK README (packages/client) examples', () => {
+  let server: TestServer;
+  let dir: string;
+  let file: string;
+
+  before(async () => {
+    server = await startServer();
+    ({ dir, file } = writeProgram(sdkReadmeProgram(), server.url));
   });
+  after(async () => {
+    rmSync(dir, { recursive: true, force: true });
+    await server.close(true);
+  });
+
+  it(
+    'run in order against a real server and print what their comments say',
+    { timeout: TEST_TIMEOUT_MS },
+    async () => {
+      const { stdout } = await run(process.execPath, ['--import', 'tsx', file], {
+        cwd: repo,
+        timeout: 30_000,
+      });
+      const lines = stdout.trim().split('\n');
+      assert.match(lines[0] ?? '', /^connected over (ws|sse|poll)$/, stdout);
+      for (const line of ['push is connected', '1 null', 'true 404', '0 unread']) {
+        assert.ok(lines.includes(line), `"${line}" in:\n${stdout}`);
+      }
+      assert.ok(lines.includes("[ 'alice', 'bob' ] null"), stdout);
+    },
+  );
+
+  it('type-check under strict TypeScript', { timeout: TEST_TIMEOUT_MS }, () => typeCheck(file));
 });
