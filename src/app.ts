@@ -19,6 +19,9 @@ import { ApiRoutes, registerOpenApiRoute } from './http/openapi.js';
 import { registerNotifyRoutes } from './http/routes/notify-routes.js';
 import { registerPublicRoutes } from './http/routes/public-routes.js';
 import { createLogger } from './observability/logger.js';
+
+// The process logger, for the entry point that starts the app and flushes its first lines.
+export { createLogger };
 import { buildInfo } from './observability/build-info.js';
 import { Metrics, measured } from './observability/metrics.js';
 import { systemClock } from './domain/clock.js';

@@ -1,4 +1,4 @@
-import { buildApp } from '../app.js';
+import { buildApp, createLogger } from '../app.js';
 import { loadSettings } from '../config/settings.js';
 import { Exit, firstLine } from './command.js';
 import type { Outcome } from './command.js';
@@ -9,15 +9,18 @@ import type { Outcome } from './command.js';
  */
 export async function serve(argv: readonly string[]): Promise<Outcome> {
   const settings = loadSettings(argv);
+  const logger = createLogger(settings.logLevel);
   let app;
   try {
-    app = await buildApp(settings);
+    app = await buildApp(settings, { logger });
   } catch (err) {
     process.stderr.write(`quick-im: ${firstLine(err)}\n`);
     return Exit.Failure;
   }
   const address = await app.http.listen({ host: settings.host, port: settings.port });
   app.http.log.info({ address }, 'listening');
+  // Written now, not with the next batch: whoever started the server may be waiting for it.
+  logger.flush();
 
   let stopping = false;
   const stop = (signal: string): void => {
