@@ -1,3 +1,6 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Receiver, Target } from './protocol.js';
 
@@ -19,6 +22,8 @@ export interface Options {
   readonly findMax: boolean;
   /** A row of quick-im with its message INSERT skipped: what storing costs (measurement only). */
   readonly noInsertRow: boolean;
+  /** Another checkout whose built `dist/` runs as one more quick-im row (before/after). */
+  readonly baseline: { readonly dist: string; readonly label: string } | null;
   readonly step: number;
   readonly maxSteps: number;
   // cluster: node counts on PostgreSQL + NATS
@@ -62,7 +67,8 @@ common:      --quick  --reps N  --targets quick-im,raw-ws,socketio[,raw-ws-send,
              --wait-idle S (wait for other load on the machine to calm down before each run)
              --retry-busy N --max-others PCT (rerun a run when other processes used > PCT % CPU)
 fanout:      --rooms R  --members S  --rate MSG/S  --seconds S  --warmup S  --drain-ms MS
-             --receiver ws|sse|poll[,…]  --no-insert-row  --find-max  --step FACTOR  --max-steps N
+             --receiver ws|sse|poll[,…]  --no-insert-row  --baseline DIR (another built checkout: one more row)
+             --find-max  --step FACTOR  --max-steps N
 cluster:     the fanout flags (ws receivers; --rate defaults to 500)  --nodes N[,…] (default 1,2)
              --local-rooms (all of room r's members on node r mod n, which publishes it)
 connections: --count N  --settle-ms MS
@@ -74,6 +80,7 @@ const flagSpec = {
   profile: { type: 'boolean' },
   readme: { type: 'boolean' },
   'no-insert-row': { type: 'boolean' },
+  baseline: { type: 'string' },
   pin: { type: 'boolean' },
   'local-rooms': { type: 'boolean' },
   'wait-idle': { type: 'string' },
@@ -140,6 +147,19 @@ function joinQimFlags(argv: readonly string[]): string[] {
   return out;
 }
 
+/** `--baseline DIR`: a checkout of quick-im with `npm run build` done; labelled by its commit. */
+function baselineOf(dir: string | undefined): Options['baseline'] {
+  if (dir === undefined) return null;
+  const root = resolve(dir);
+  const dist = join(root, 'dist');
+  if (!existsSync(join(dist, 'main.js'))) {
+    throw new Error(`--baseline ${dir}: no dist/main.js there (run npm run build in it)`);
+  }
+  const head = spawnSync('git', ['-C', root, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' });
+  const label = head.status === 0 ? head.stdout.trim() : basename(root);
+  return { dist, label };
+}
+
 /** Parses `process.argv.slice(2)`; returns null after printing usage for --help. */
 export function parseOptions(argv: readonly string[]): Options | null {
   const { values: v, positionals } = parseArgs({
@@ -193,6 +213,7 @@ export function parseOptions(argv: readonly string[]): Options | null {
     receivers,
     findMax,
     noInsertRow: v['no-insert-row'] === true,
+    baseline: baselineOf(v.baseline),
     step: num(v.step, 'step', 1.25, 1.01, 10),
     maxSteps: num(v['max-steps'], 'max-steps', 12, 1, 50),
     nodes: (v.nodes ?? '1,2').split(',').map((n) => num(n.trim(), 'nodes', 1, 1, 8)),

@@ -29,6 +29,8 @@ export interface ServerOptions {
    * each message costs, by difference. Measurement only.
    */
   readonly noInsert?: boolean;
+  /** Another build's `dist/` to run quick-im from (`--baseline`): before/after in one run. */
+  readonly distDir?: string;
   /** CPUs the server may run on (`--pin`), or null for any. */
   readonly cpus: string | null;
 }
@@ -84,7 +86,7 @@ export async function startServer(
       // The compiled server (`npm run bench` builds it first).
       options.noInsert === true
         ? join(ROOT, 'bench', 'servers', 'quick-im-no-insert.mjs')
-        : join(ROOT, 'dist', 'main.js'),
+        : join(options.distDir ?? join(ROOT, 'dist'), 'main.js'),
       [
         ...['--port', String(port), '--host', host, '--data-dir', dataDir],
         ...(options.logLevel === 'default' ? [] : ['--log-level', options.logLevel]),

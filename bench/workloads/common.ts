@@ -41,6 +41,8 @@ export interface Variant<V = object> {
   readonly logLevel?: string;
   /** quick-im without its message INSERT (measurement only; see quick-im-no-insert.mjs). */
   readonly noInsert?: boolean;
+  /** Runs quick-im from this `dist/` (another build, `--baseline`) instead of this tree's. */
+  readonly distDir?: string;
 }
 
 /** quick-im's default `--send-rate`: messages per second one session may send. */
@@ -118,6 +120,7 @@ export async function withSession<T>(
           logLevel: variant.logLevel ?? ctx.opts.logLevels[0] ?? 'default',
           rateLimits,
           noInsert: variant.noInsert === true,
+          ...(variant.distDir === undefined ? {} : { distDir: variant.distDir }),
           extraFlags: [...ctx.opts.qimFlags, ...nodes.flags],
           profileName: ctx.opts.profile
             ? `${ctx.opts.workload}-${slug}${node}-rep${rep + 1}-${ctx.stamp}.cpuprofile`

@@ -236,6 +236,15 @@ export async function fanout(ctx: Context): Promise<WorkloadOutput> {
         ...logLevelVariants(ctx, (suffix) => `quick-im (${receiver}${suffix})`, { receiver }),
       );
     }
+    if (o.baseline !== null) {
+      // The other build runs with this run's flags: the same log level as the first row.
+      variants.push({
+        label: `quick-im (ws) @ ${o.baseline.label}`,
+        target: 'quick-im',
+        extra: { receiver: 'ws' },
+        distDir: o.baseline.dist,
+      });
+    }
     if (o.noInsertRow) {
       variants.push({
         label: 'quick-im (ws, no message INSERT)',
