@@ -63,6 +63,19 @@ function membersIn(path: string, conversationId: string): string[] {
   }
 }
 
+/**
+ * Resolves with what `p` resolves to, failing if it is still pending after two turns of the
+ * event loop (two `setImmediate`s: the commit's own is queued before them): a write must not
+ * wait for a timer or a window.
+ */
+async function withinTurns<T>(p: Promise<T>): Promise<T> {
+  let settled = false;
+  const tracked = p.finally(() => (settled = true));
+  for (let i = 0; i < 2 && !settled; i++) await new Promise((r) => setImmediate(r));
+  assert.equal(settled, true, 'the write waited past the end of its turn');
+  return tracked;
+}
+
 describe('SqliteStore group commit', () => {
   const alloc = new MsgIdAllocator(4);
   const allocator: AllocateMsgId = (last) => alloc.next(last);
@@ -87,13 +100,9 @@ describe('SqliteStore group commit', () => {
     const store = new SqliteStore(path, { allocator });
     try {
       await store.createConversation('c1', 0, ['alice']);
-      // A lone append: committed when the turn it arrived in ends, before any timer runs.
-      let timerRan = false;
-      const timer = setTimeout(() => (timerRan = true), 0);
-      const first = await store.appendMessage(draft('c1', 'one'));
+      // A lone append: committed when the turn it arrived in ends, not after a window.
+      const first = await withinTurns(store.appendMessage(draft('c1', 'one')));
       assert.equal(first.kind, 'appended');
-      assert.equal(timerRan, false, 'the lone append waited for a timer');
-      clearTimeout(timer);
 
       // Ten appends in one turn: one commit, so the WAL grows by one commit's frames (the
       // messages page and its indexes), not ten commits' worth.
@@ -148,14 +157,12 @@ describe('SqliteStore group commit', () => {
       await store.createConversation('c1', 0, ['alice']);
       const first = await store.appendMessage(draft('c1', 'one'));
       const msgId = first.kind === 'appended' ? first.message.MsgId : '';
-      let timerRan = false;
-      const timer = setTimeout(() => (timerRan = true), 0);
-      await Promise.all([
-        store.appendMessage(draft('c1', 'two')),
-        store.savePollCursor('alice', 1, msgId, Date.now()),
-      ]);
-      assert.equal(timerRan, false, 'the commit waited for a timer');
-      clearTimeout(timer);
+      await withinTurns(
+        Promise.all([
+          store.appendMessage(draft('c1', 'two')),
+          store.savePollCursor('alice', 1, msgId, Date.now()),
+        ]),
+      );
       assert.equal(await store.pollCursor('alice', 1, 0), msgId);
     } finally {
       await store.close();
