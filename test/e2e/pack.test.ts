@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import { after, describe, it } from 'node:test';
 import { MAIN_JS, REPO_ROOT, apiNode, fetchJson } from '../helpers/child-nodes.js';
 import { waitUntil } from '../helpers/processes.js';
+import { sdkReadmeProgram } from '../helpers/sdk-readme.js';
 
 // The packages as a user gets them: `npm pack`, then `npm install <tarball>` into an empty
 // directory, the packages from the npm cache `npm ci` filled (no download but metadata).
@@ -252,12 +253,9 @@ describe('npm pack', () => {
           files: ['index.ts'],
         }),
       );
-      // The consumer is the SDK README's example, plus a call the types must refuse: were
-      // they missing (any), the unused @ts-expect-error would fail the check instead.
-      const readme = readFileSync(join(REPO_ROOT, 'packages', 'client', 'README.md'), 'utf8');
-      const blocks = [...readme.matchAll(/^```ts\n([\s\S]*?)^```$/gm)];
-      assert.equal(blocks.length, 1, 'the SDK README has one ```ts example');
-      const example = (blocks[0] as RegExpMatchArray)[1] as string;
+      // The consumer is the SDK README's examples as one program, plus a call the types must
+      // refuse: were they missing (any), the unused @ts-expect-error would fail the check.
+      const example = sdkReadmeProgram();
       writeFileSync(
         join(consumer, 'index.ts'),
         `${example}\n// @ts-expect-error -- content is a string\nawait client.sendMessage({ conversationId, content: 42 });\n`,

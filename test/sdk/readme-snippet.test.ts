@@ -8,16 +8,12 @@ import { after, before, describe, it } from 'node:test';
 import { startServer } from '../helpers/server.js';
 import type { TestServer } from '../helpers/server.js';
 import { TEST_TIMEOUT_MS } from './sdk-helpers.js';
+import { sdkReadmeProgram, tsBlocks } from '../helpers/sdk-readme.js';
 
 const run = promisify(execFile);
 const repo = fileURLToPath(new URL('../../', import.meta.url));
 /** The snippet's one line that names the server; the test points it at its own server. */
 const BASE_URL_LINE = /^const baseUrl = .*$/m;
-
-/** The ```ts blocks of `markdown`, in order. */
-function tsBlocks(markdown: string): string[] {
-  return [...markdown.matchAll(/^```ts\n([\s\S]*?)^```$/gm)].map((m) => m[1] as string);
-}
 
 /** The one ```ts block of the README's `## Client SDK` section. */
 function readmeSnippet(): string {
@@ -30,37 +26,6 @@ function readmeSnippet(): string {
   const blocks = tsBlocks(section);
   assert.equal(blocks.length, 1, 'the section has exactly one ```ts block');
   return blocks[0] as string;
-}
-
-const SDK_IMPORT = /^import (type )?\{([^}]*)\} from '@quick-im\/client';\n/gm;
-
-/**
- * The SDK README's ```ts blocks as one program, as the README says they read: each block
- * after the first continues the first (its names in scope) in a scope of its own. Their
- * imports, all from '@quick-im/client', are merged into one at the top.
- */
-function sdkReadmeProgram(): string {
-  const blocks = tsBlocks(readFileSync(join(repo, 'packages/client/README.md'), 'utf8'));
-  assert.ok(blocks.length > 1, 'the SDK README has its examples');
-  const values = new Set<string>();
-  const types = new Set<string>();
-  const bodies = blocks.map((block) => {
-    for (const [, isType, names] of block.matchAll(SDK_IMPORT)) {
-      for (const name of (names as string).split(',').map((n) => n.trim())) {
-        if (name !== '') (isType === undefined ? values : types).add(name);
-      }
-    }
-    const body = block.replace(SDK_IMPORT, '');
-    assert.doesNotMatch(body, /^import /m, 'examples import only from @quick-im/client');
-    return body;
-  });
-  const typeOnly = [...types].filter((t) => !values.has(t));
-  return [
-    `import { ${[...values].join(', ')} } from '@quick-im/client';`,
-    `import type { ${typeOnly.join(', ')} } from '@quick-im/client';`,
-    bodies[0] as string,
-    ...bodies.slice(1).map((body) => `{\n${body}}`),
-  ].join('\n');
 }
 
 /** Writes `code` to a fresh directory under tmp/ with its `baseUrl` line pointed at `url`. */
