@@ -121,14 +121,17 @@ async function runWorkload(opts: Options, command: string, workDir: string): Pro
 }
 
 /**
- * The headline run: `fanout` (quick-im at its defaults, and at `--log-level warn`, against raw
- * ws and Socket.IO) and `cluster` (node-local rooms on 1 and 3 nodes, with a bystander node);
+ * The headline run: `fanout` (quick-im at its defaults, at `--log-level warn` and without its
+ * message INSERT — what storing costs — against raw ws and Socket.IO) and `cluster` (node-local rooms on 1 and 3 nodes, with a bystander node);
  * then every goal in one table. `--readme` writes that section into README.md.
  */
 async function headline(argv: readonly string[], workDir: string): Promise<number> {
   const shared = argv.filter((a) => a !== '--readme');
   const parts: Array<[string[], string]> = [
-    [['fanout', '--log-level', 'default,warn', ...shared], 'npm run bench -- fanout'],
+    [
+      ['fanout', '--log-level', 'default,warn', '--no-insert-row', ...shared],
+      'npm run bench -- fanout',
+    ],
     [['cluster', '--local-rooms', '--nodes', '1,3', ...shared], 'npm run bench -- cluster'],
   ];
   const reported: Reported[] = [];
