@@ -11,7 +11,7 @@ export interface Goal {
   readonly name: string;
   /** The figure from this run (a ratio when `unit` is ×). */
   readonly measured: Spread;
-  readonly unit: '×' | 'µs' | 'ms';
+  readonly unit: '×' | 'µs' | 'ms' | 'msg';
   /** Met when the median is at most this (or below it, when `strict`). */
   readonly bound: number;
   readonly strict?: boolean;
@@ -23,7 +23,7 @@ export function met(g: Goal): boolean {
 }
 
 function shown(g: Goal, s: Spread): string {
-  const digits = g.unit === '×' ? 2 : g.unit === 'µs' ? 1 : 2;
+  const digits = g.unit === '×' ? 2 : g.unit === 'msg' ? 3 : g.unit === 'µs' ? 1 : 2;
   return `${fmtSpread(s, digits)}${g.unit === '×' ? '×' : ` ${g.unit}`}`;
 }
 

@@ -20,7 +20,31 @@ const LOG_WRITE_BYTES = 4096;
  * lines.
  */
 export function createLogger(level: LogLevel): Logger {
-  const logger = pino(
+  const destination = pino.destination({ dest: 1, sync: false, minLength: LOG_WRITE_BYTES });
+  // A flush is timed only while lines wait: an idle server sets no timer.
+  let timer: NodeJS.Timeout | null = null;
+  const flushLater = (): void => {
+    timer = null;
+    try {
+      destination.flush();
+    } catch {
+      // Closed at exit, after its last lines were written.
+    }
+  };
+  const stream = {
+    write(line: string): boolean {
+      const ok = destination.write(line);
+      if (timer === null) {
+        timer = setTimeout(flushLater, LOG_FLUSH_MS);
+        timer.unref();
+      }
+      return ok;
+    },
+    flush(cb?: (err?: Error) => void): void {
+      destination.flush(cb);
+    },
+  };
+  return pino(
     {
       level,
       base: { service: 'quick-im' },
@@ -29,8 +53,6 @@ export function createLogger(level: LogLevel): Logger {
         censor: '[redacted]',
       },
     },
-    pino.destination({ dest: 1, sync: false, minLength: LOG_WRITE_BYTES }),
+    stream,
   );
-  setInterval(() => logger.flush(), LOG_FLUSH_MS).unref();
-  return logger;
 }

@@ -18,19 +18,23 @@ export interface NatsServer {
   readonly url: string;
   /** nats-server's pid, or -1 while stopped. */
   readonly pid: number;
+  /** The monitoring endpoint (`/connz`, `/varz`), when started with `{ monitor: true }`. */
+  readonly monitorUrl: string | null;
   stop(): Promise<void>;
   /** Starts it again on the same port. */
   start(): Promise<void>;
 }
 
 /** Starts a nats-server on 127.0.0.1 and a free port. */
-export async function startNats(): Promise<NatsServer> {
+export async function startNats(options: { monitor?: boolean } = {}): Promise<NatsServer> {
   const port = await freePort();
+  const monitorPort = options.monitor === true ? await freePort() : null;
   const url = `nats://127.0.0.1:${port}`;
   let child: ChildProcess | undefined;
 
   async function start(): Promise<void> {
-    const proc = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(port)], {
+    const monitor = monitorPort === null ? [] : ['-m', String(monitorPort)];
+    const proc = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(port), ...monitor], {
       stdio: ['ignore', 'ignore', 'ignore'],
     });
     child = proc;
@@ -62,6 +66,7 @@ export async function startNats(): Promise<NatsServer> {
   await start();
   return {
     url,
+    monitorUrl: monitorPort === null ? null : `http://127.0.0.1:${monitorPort}`,
     get pid() {
       return child?.pid ?? -1;
     },
