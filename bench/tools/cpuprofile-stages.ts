@@ -6,20 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 
-interface CallFrame {
-  readonly functionName: string;
-  readonly url: string;
-}
-interface ProfileNode {
-  readonly id: number;
-  readonly callFrame: CallFrame;
-  readonly children?: readonly number[];
-}
-interface Profile {
-  readonly nodes: readonly ProfileNode[];
-  readonly samples: readonly number[];
-  readonly timeDeltas: readonly number[];
-}
+import type { CallFrame, Profile } from '../lib/cpuprofile.js';
 
 const stages: ReadonlyArray<readonly [string, (c: CallFrame) => boolean]> = [
   ['idle', (c) => c.functionName === '(idle)'],

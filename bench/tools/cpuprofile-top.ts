@@ -6,23 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 
-interface CallFrame {
-  readonly functionName: string;
-  readonly url: string;
-  readonly lineNumber: number;
-}
-
-interface ProfileNode {
-  readonly id: number;
-  readonly callFrame: CallFrame;
-  readonly children?: readonly number[];
-}
-
-interface Profile {
-  readonly nodes: readonly ProfileNode[];
-  readonly samples: readonly number[];
-  readonly timeDeltas: readonly number[];
-}
+import type { CallFrame, Profile } from '../lib/cpuprofile.js';
 
 const file = process.argv[2];
 const top = Number(process.argv[3] ?? 25);
