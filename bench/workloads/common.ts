@@ -1,3 +1,4 @@
+import { fields } from '../../src/config/fields.js';
 import type { Options } from '../lib/args.js';
 import type { Goal } from '../lib/goals.js';
 import { machineBusyPct, startGenerator } from '../lib/proc.js';
@@ -45,8 +46,8 @@ export interface Variant<V = object> {
   readonly distDir?: string;
 }
 
-/** quick-im's default `--send-rate`: messages per second one session may send. */
-export const DEFAULT_SEND_RATE = 20;
+/** quick-im's default `--send-rate`, from its settings table: messages per second one session may send. */
+export const DEFAULT_SEND_RATE = Number(fields.find((f) => f.key === 'sendRate')?.fallback);
 
 /**
  * Whether quick-im keeps its default rate limits for a workload whose busiest session sends

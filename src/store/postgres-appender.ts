@@ -13,10 +13,9 @@ import {
   APPEND_LOCKED_KEYED,
   KEYED_MESSAGE,
   LOCK_FOR_APPEND,
-  draftValues,
   prepared,
 } from './postgres-statements.js';
-import { CLIENT_MSG_ID_TTL_MS, appendedResult } from './store.js';
+import { CLIENT_MSG_ID_TTL_MS, appendedResult, messageRow } from './store.js';
 import type { AllocateMsgId, AppendResult, MessageDraft } from './store.js';
 
 /** Conversations whose newest MsgId a node keeps for its one-statement appends. */
@@ -52,7 +51,7 @@ export class PostgresAppender {
     const guess = this.lastIds.get(draft.conversationId);
     if (guess !== undefined) {
       const msgId = this.allocate(guess);
-      const values = [...draftValues(draft, msgId), guess];
+      const values = [...messageRow(draft, msgId), guess];
       if (draft.clientMsgId !== undefined) {
         const { nowMs, freshSinceMs } = keyTimes(draft);
         values.push(draft.clientMsgId, freshSinceMs, nowMs);
@@ -96,7 +95,7 @@ export class PostgresAppender {
       if (checkMember && row.state !== MemberState.Member) return { kind: 'not-member' };
       if (draft.clientMsgId === undefined) {
         const msgId = this.allocate(row.last_msg_id);
-        await c.query(prepared(APPEND_LOCKED, draftValues(draft, msgId)));
+        await c.query(prepared(APPEND_LOCKED, messageRow(draft, msgId)));
         return this.withEvent(c, draft, appendedResult(draft, msgId, row.last_msg_id));
       }
       const { nowMs, freshSinceMs } = keyTimes(draft);
@@ -111,7 +110,7 @@ export class PostgresAppender {
       if (first.rows[0]) return { kind: 'duplicate', message: first.rows[0] };
       const msgId = this.allocate(row.last_msg_id);
       await c.query(
-        prepared(APPEND_LOCKED_KEYED, [...draftValues(draft, msgId), draft.clientMsgId, nowMs]),
+        prepared(APPEND_LOCKED_KEYED, [...messageRow(draft, msgId), draft.clientMsgId, nowMs]),
       );
       return this.withEvent(c, draft, appendedResult(draft, msgId, row.last_msg_id));
     });

@@ -1,7 +1,6 @@
 import type { QueryConfig } from 'pg';
 import { MemberState } from './member-state.js';
 import { MAX_UNREAD } from './store.js';
-import type { MessageDraft } from './store.js';
 
 const { Member } = MemberState;
 
@@ -23,19 +22,6 @@ export function prepared(text: string, values: readonly unknown[]): QueryConfig 
  * Every statement is a constant, built once: `prepared` looks each text up by value, and the
  * append statements run on every send.
  */
-
-/** `$1`…`$7` of both append statements. */
-export function draftValues(draft: MessageDraft, msgId: string): unknown[] {
-  return [
-    draft.conversationId,
-    msgId,
-    draft.fromSession,
-    draft.sendTime,
-    draft.status,
-    draft.type,
-    draft.content,
-  ];
-}
 
 /** Appends if `$8` is still the conversation's newest id and the sender still a member. */
 export const APPEND_AFTER = `WITH c AS (

@@ -2,7 +2,7 @@ import { BoundedMap } from './bounded-map.js';
 import { MemberState } from './member-state.js';
 import type { SqliteStatements } from './sqlite-statements.js';
 import type { SqliteWebhookOutbox } from './sqlite-webhook-outbox.js';
-import { CLIENT_MSG_ID_TTL_MS, appendedResult } from './store.js';
+import { CLIENT_MSG_ID_TTL_MS, appendedResult, messageRow } from './store.js';
 import type { AllocateMsgId, AppendResult, MessageDraft } from './store.js';
 
 /** Entries in each of the appender's caches of conversation state (oldest dropped first). */
@@ -77,15 +77,7 @@ export class SqliteAppender {
       if (first) return { kind: 'duplicate', message: first };
     }
     const msgId = this.allocate(last);
-    this.q.insertMessage.run(
-      draft.conversationId,
-      msgId,
-      draft.fromSession,
-      draft.sendTime,
-      draft.status,
-      draft.type,
-      draft.content,
-    );
+    this.q.insertMessage.run(...messageRow(draft, msgId));
     if (clientMsgId !== undefined) {
       this.q.saveKey.run(draft.conversationId, draft.fromSession, clientMsgId, msgId, sentMs);
     }

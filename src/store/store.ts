@@ -64,6 +64,25 @@ export type AppendResult =
 /** What `appendUnchecked` answers: it never refuses a sender. */
 export type UncheckedAppendResult = Exclude<AppendResult, { kind: 'not-member' }>;
 
+/**
+ * A message row's values in the order both stores' INSERT statements name them:
+ * conversation_id, msg_id, from_session, send_time, status, type, content.
+ */
+export function messageRow(
+  draft: MessageDraft,
+  msgId: string,
+): [string, string, string, number, number, number, string] {
+  return [
+    draft.conversationId,
+    msgId,
+    draft.fromSession,
+    draft.sendTime,
+    draft.status,
+    draft.type,
+    draft.content,
+  ];
+}
+
 /** The `appended` result of storing `draft` as `msgId` after `previousMsgId`. */
 export function appendedResult(
   draft: MessageDraft,
