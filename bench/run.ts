@@ -90,6 +90,7 @@ async function runWorkload(opts: Options, command: string, workDir: string): Pro
   if (rt !== '') lines.push('Ratios, each from the same repetition:', '', rt, '');
   const goals = out.goals ?? [];
   if (goals.length > 0) lines.push('Goals:', '', goalTable(goals), '');
+  if (out.explanation !== undefined) lines.push(out.explanation, '');
   const notes = [
     ...out.notes,
     'others CPU %: CPU time of everything but the server and generator processes during the ' +
@@ -129,10 +130,13 @@ async function headline(argv: readonly string[], workDir: string): Promise<numbe
   const shared = argv.filter((a) => a !== '--readme');
   const parts: Array<[string[], string]> = [
     [
-      ['fanout', '--log-level', 'default,warn', '--no-insert-row', ...shared],
+      ['fanout', '--log-level', 'default,warn', '--no-insert-row', '--explain', ...shared],
       'npm run bench -- fanout',
     ],
-    [['cluster', '--local-rooms', '--nodes', '1,3', ...shared], 'npm run bench -- cluster'],
+    [
+      ['cluster', '--local-rooms', '--nodes', '1,3', '--share-row', ...shared],
+      'npm run bench -- cluster',
+    ],
   ];
   const reported: Reported[] = [];
   const startedAt = new Date();

@@ -45,6 +45,16 @@ export interface Options {
   readonly logLevels: readonly string[];
   readonly qimFlags: readonly string[];
   readonly profile: boolean;
+  /**
+   * fanout: when a CPU goal is missed, profile quick-im and raw ws once more and show what
+   * bounds it (the headline run sets it).
+   */
+  readonly explain: boolean;
+  /**
+   * cluster: a row of one node alone carrying one node's share of the rooms and rate of the
+   * largest cluster, the per-node goal's baseline (the headline run sets it).
+   */
+  readonly shareRow: boolean;
   /** Server on CPU 0, generator on CPU 1 (taskset), instead of sharing both. */
   readonly pin: boolean;
   /** Seconds to wait, before each run, for other work on the machine to calm down. */
@@ -68,9 +78,12 @@ common:      --quick  --reps N  --targets quick-im,raw-ws,socketio[,raw-ws-send,
              --retry-busy N --max-others PCT (rerun a run when other processes used > PCT % CPU)
 fanout:      --rooms R  --members S  --rate MSG/S  --seconds S  --warmup S  --drain-ms MS
              --receiver ws|sse|poll[,…]  --no-insert-row  --baseline DIR (another built checkout: one more row)
+             --explain (a missed CPU goal: quick-im and raw ws profiled once more, stages side by side)
              --find-max  --step FACTOR  --max-steps N
 cluster:     the fanout flags (ws receivers; --rate defaults to 500)  --nodes N[,…] (default 1,2)
              --local-rooms (all of room r's members on node r mod n, which publishes it)
+             --share-row (one node alone with one node's share of the largest cluster's rooms and
+             rate: the per-node goal's baseline)
 connections: --count N  --settle-ms MS
 send:        --seconds S  --warmup S  --connections N  --members S`;
 
@@ -78,6 +91,8 @@ const flagSpec = {
   quick: { type: 'boolean' },
   'find-max': { type: 'boolean' },
   profile: { type: 'boolean' },
+  explain: { type: 'boolean' },
+  'share-row': { type: 'boolean' },
   readme: { type: 'boolean' },
   'no-insert-row': { type: 'boolean' },
   baseline: { type: 'string' },
@@ -234,6 +249,8 @@ export function parseOptions(argv: readonly string[]): Options | null {
       ),
     qimFlags: (v['qim-flag'] ?? []).flatMap((f) => f.split(/\s+/).filter((s) => s !== '')),
     profile: v.profile === true,
+    explain: v.explain === true,
+    shareRow: v['share-row'] === true,
     pin: v.pin === true,
     waitIdle: num(v['wait-idle'], 'wait-idle', 0, 0, 3600),
     retryBusy: num(v['retry-busy'], 'retry-busy', 0, 0, 10),

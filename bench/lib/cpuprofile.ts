@@ -13,6 +13,8 @@ export interface ProfileNode {
 
 export interface Profile {
   readonly nodes: readonly ProfileNode[];
+  /** Monotonic clock, µs (CLOCK_MONOTONIC on Linux, as `process.hrtime` reads it). */
+  readonly startTime?: number;
   readonly samples: readonly number[];
   readonly timeDeltas: readonly number[];
 }

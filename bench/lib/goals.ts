@@ -15,6 +15,8 @@ export interface Goal {
   /** Met when the median is at most this (or below it, when `strict`). */
   readonly bound: number;
   readonly strict?: boolean;
+  /** For a miss: what bounds it, measured in the same run (a profile, a contention figure). */
+  readonly why?: string;
 }
 
 export function met(g: Goal): boolean {
@@ -27,11 +29,19 @@ function shown(g: Goal, s: Spread): string {
   return `${fmtSpread(s, digits)}${g.unit === '×' ? '×' : ` ${g.unit}`}`;
 }
 
-/** The goals as a markdown table: goal, this run's median (range), met or MISSED. */
+/**
+ * The goals as a markdown table: goal, this run's median (range), met or MISSED, and for a
+ * miss what bounds it.
+ */
 export function goalTable(goals: readonly Goal[]): string {
   const lines = goals.map((g) => {
     const bound = `${g.strict === true ? '<' : '≤'} ${g.bound}${g.unit === '×' ? '×' : ` ${g.unit}`}`;
-    return `| ${g.name} | ${bound} | ${shown(g, g.measured)} | ${met(g) ? 'met' : '**missed**'} |`;
+    const why = met(g) ? '' : (g.why ?? '');
+    return `| ${g.name} | ${bound} | ${shown(g, g.measured)} | ${met(g) ? 'met' : '**missed**'} | ${why} |`;
   });
-  return ['| goal | bound | this run | |', '|---|--:|--:|---|', ...lines].join('\n');
+  return [
+    '| goal | bound | this run | | what bounds a miss |',
+    '|---|--:|--:|---|---|',
+    ...lines,
+  ].join('\n');
 }

@@ -31,6 +31,8 @@ export interface WorkloadOutput {
   readonly notes: readonly string[];
   /** The project's goals this workload checks (see bench/lib/goals.ts). */
   readonly goals?: readonly Goal[];
+  /** More to print after the goals (markdown), e.g. what bounds a missed one. */
+  readonly explanation?: string;
 }
 
 /** One line of the table: a label, the server it runs against, and its own settings. */
@@ -90,6 +92,16 @@ export interface Session {
   readonly ready: ReadyInfo;
 }
 
+/**
+ * The name (in bench/results/) of the CPU profile of a session's server (`node`: `-node<i>` on
+ * several); rep -1, -2, … are profiled sessions outside the measured repetitions.
+ */
+export function profileFileName(ctx: Context, variant: Variant, rep: number, node = ''): string {
+  const slug = variant.label.replace(/[^a-z0-9]+/gi, '-').replace(/-+$/, '');
+  const run = rep < 0 ? `profiled${-rep}` : `rep${rep + 1}`;
+  return `${ctx.opts.workload}-${slug}${node}-${run}-${ctx.stamp}.cpuprofile`;
+}
+
 /** How many quick-im processes a session starts, and the flags they share (cluster). */
 export interface Nodes {
   readonly count: number;
@@ -123,9 +135,7 @@ export async function withSession<T>(
           noInsert: variant.noInsert === true,
           ...(variant.distDir === undefined ? {} : { distDir: variant.distDir }),
           extraFlags: [...ctx.opts.qimFlags, ...nodes.flags],
-          profileName: ctx.opts.profile
-            ? `${ctx.opts.workload}-${slug}${node}-rep${rep + 1}-${ctx.stamp}.cpuprofile`
-            : null,
+          profileName: ctx.opts.profile ? profileFileName(ctx, variant, rep, node) : null,
           cpus: ctx.opts.pin ? PIN_SERVER_CPU : null,
         }),
       );

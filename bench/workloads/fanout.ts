@@ -5,9 +5,8 @@
 import { cpuWindow, rssBytes } from '../lib/proc.js';
 import type { Child, CpuWindow } from '../lib/proc.js';
 import type { FanoutGenConfig, FanoutResult, Receiver, Target } from '../lib/protocol.js';
-import type { Goal } from '../lib/goals.js';
-import { ratios } from '../lib/report.js';
-import type { Column, Row } from '../lib/report.js';
+import type { Column } from '../lib/report.js';
+import { monotonicMicros } from '../lib/stages.js';
 import { fmt } from '../lib/stats.js';
 import { targetTitles } from '../lib/targets.js';
 import {
@@ -19,6 +18,7 @@ import {
   selected,
   withSession,
 } from './common.js';
+import { checkFanoutGoals } from './fanout-goals.js';
 import type { Options } from '../lib/args.js';
 import type { Context, Variant, WorkloadOutput } from './common.js';
 
@@ -58,6 +58,9 @@ interface Measured {
   readonly result: FanoutResult;
   readonly cpu: CpuWindow;
   readonly serverRss: number;
+  /** The phase on the monotonic clock, µs: a CPU profile's samples in it are the phase's. */
+  readonly startUs: number;
+  readonly endUs: number;
 }
 
 /** The processes a phase measures: quick-im's nodes, and PostgreSQL / NATS when used. */
@@ -76,14 +79,16 @@ async function phase(
   drainMs: number,
 ): Promise<Measured> {
   const window = cpuWindow(pids.servers, gen.pid, pids.backends);
+  const startUs = monotonicMicros();
   gen.post({ type: 'run', phase: id, rate, seconds, drainMs });
   const timeout = seconds * 1000 + drainMs + 120_000;
   await gen.next('done', timeout);
+  const endUs = monotonicMicros();
   const cpu = window();
   const serverRss = pids.servers.reduce((sum, pid) => sum + rssBytes(pid), 0);
   const { result } = await gen.next('result', 60_000);
   if (result.kind !== 'fanout') throw new Error('unexpected result');
-  return { result, cpu, serverRss };
+  return { result, cpu, serverRss, startUs, endUs };
 }
 
 function metricsOf(m: Measured): Record<string, number> {
@@ -281,6 +286,7 @@ export async function fanout(ctx: Context): Promise<WorkloadOutput> {
   );
 
   const shownColumns = o.findMax ? [maxRateColumn, ...columns] : columns;
+  const { goals, explanation } = await checkFanoutGoals(ctx, variants, rows);
   const pairs = variants
     .filter((v) => v.target === 'quick-im')
     .flatMap((v) =>
@@ -293,54 +299,7 @@ export async function fanout(ctx: Context): Promise<WorkloadOutput> {
     pairs,
     raw,
     notes: fanoutNotes(o, 'per server'),
-    goals: fanoutGoals(variants, rows),
+    goals,
+    ...(explanation === undefined ? {} : { explanation }),
   };
-}
-
-/**
- * The fan-out goals, for quick-im over WebSocket at its default settings (the first quick-im
- * row): CPU per published message at most 1.25× the lean raw-ws server's and below
- * Socket.IO's; median delivery latency at most 1.5× raw ws's.
- */
-function fanoutGoals(variants: readonly Variant[], rows: readonly Row[]): Goal[] {
-  const qim = variants.find(
-    (v) => v.target === 'quick-im' && (v.logLevel ?? 'default') === 'default',
-  );
-  if (qim === undefined) return [];
-  const raw = targetTitles['raw-ws'];
-  const sio = targetTitles.socketio;
-  const r = ratios(
-    columns.filter((c) => ['cpuPerPublish', 'p50'].includes(c.key)),
-    rows,
-    [
-      { num: qim.label, den: raw },
-      { num: qim.label, den: sio },
-    ],
-  );
-  const goals: Goal[] = [];
-  const vsRaw = r[`${qim.label} / ${raw}`];
-  const vsSio = r[`${qim.label} / ${sio}`];
-  if (vsRaw?.cpuPerPublish)
-    goals.push({
-      name: `fan-out CPU per publish, ${qim.label} / raw ws`,
-      measured: vsRaw.cpuPerPublish,
-      unit: '×',
-      bound: 1.25,
-    });
-  if (vsSio?.cpuPerPublish)
-    goals.push({
-      name: `fan-out CPU per publish, ${qim.label} / Socket.IO`,
-      measured: vsSio.cpuPerPublish,
-      unit: '×',
-      bound: 1,
-      strict: true,
-    });
-  if (vsRaw?.p50)
-    goals.push({
-      name: `fan-out p50 latency, ${qim.label} / raw ws`,
-      measured: vsRaw.p50,
-      unit: '×',
-      bound: 1.5,
-    });
-  return goals;
 }
