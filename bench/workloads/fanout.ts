@@ -139,12 +139,15 @@ export async function measureFanout(
   rep: number,
   gen: Child,
   pids: MeasuredPids,
+  /** Called between the warm-up and the measured phase (to start a profiler, say). */
+  afterWarmup?: () => void,
 ): Promise<{ metrics: Record<string, number>; raw: object }> {
   const o = ctx.opts;
   const steps = o.findMax ? o.maxSteps : 1;
   let id = 0;
   const warmup =
     o.warmup > 0 ? (await phase(gen, pids, id++, o.rate, o.warmup, o.drainMs)).result : null;
+  afterWarmup?.();
   const tries: Measured[] = [];
   let best: Measured | null = null;
   for (let step = 0; step < steps; step++) {
