@@ -10,7 +10,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 
 /** Samples per second: each sample stands for 1e6 / PERF_HZ µs of CPU. */
-const PERF_HZ = 999;
+export const PERF_HZ = 999;
 
 /** Kernel entry points, each with everything below it (children), named by what calls them. */
 const syscalls: ReadonlyArray<readonly [string, readonly string[]]> = [
@@ -32,7 +32,6 @@ const syscalls: ReadonlyArray<readonly [string, readonly string[]]> = [
 
 /** Self time by binary: what each user-space part of the process is. */
 function binaryStage(dso: string): string {
-  if (dso === '[kernel.kallsyms]') return 'kernel: other';
   if (dso.startsWith('[JIT]')) return 'JavaScript (JIT-compiled code)';
   if (dso === 'node') return "Node and V8's runtime (builtins, GC, libuv, HTTP parser)";
   if (dso.startsWith('libc.')) return 'libc';
@@ -78,33 +77,46 @@ function report(file: string, args: readonly string[]): string {
  * rest of the kernel and user space by binary. Empty if the file cannot be read.
  */
 export function perfStages(file: string): Map<string, number> {
+  return stagesOfReports(
+    report(file, ['--no-children', '--sort', 'dso', '-F', 'sample,dso']),
+    report(file, ['--children', '--sort', 'sym']),
+  );
+}
+
+/**
+ * The stages from two `perf report --stdio -g none` texts: samples by binary
+ * (`--no-children --sort dso -F sample,dso`) and each symbol's children and self percentages
+ * (`--children --sort sym`).
+ */
+export function stagesOfReports(byDso: string, bySymbol: string): Map<string, number> {
   const out = new Map<string, number>();
   const usPerSample = 1e6 / PERF_HZ;
   let kernelSamples = 0;
   let total = 0;
-  for (const line of report(file, ['--no-children', '--sort', 'dso', '-F', 'sample,dso']).split(
-    '\n',
-  )) {
+  for (const line of byDso.split('\n')) {
     const m = /^\s*(\d+)\s+(\S.*?)\s*$/.exec(line);
     if (m === null) continue;
     const samples = Number(m[1]);
     const dso = m[2] as string;
     total += samples;
-    if (dso === '[kernel.kallsyms]') kernelSamples += samples;
+    if (dso === '[kernel.kallsyms]') {
+      kernelSamples += samples;
+      continue;
+    }
     const stage = binaryStage(dso);
     out.set(stage, (out.get(stage) ?? 0) + samples * usPerSample);
   }
   if (total === 0) return new Map();
   // Children percentages of the kernel entry points, of all samples.
   const pct = new Map<string, number>();
-  for (const line of report(file, ['--children', '--sort', 'sym']).split('\n')) {
+  for (const line of bySymbol.split('\n')) {
     const m = /^\s*([\d.]+)%\s+[\d.]+%\s+\[k\]\s+(\S+)\s*$/.exec(line);
     if (m !== null) pct.set(m[2] as string, Number(m[1]));
   }
   let inSyscalls = 0;
   for (const [stage, symbols] of syscalls) {
     const share = symbols.reduce((s, sym) => s + (pct.get(sym) ?? 0), 0) / 100;
-    // Call chains name user-space frames above the entry points too: only the kernel's part.
+    // Never more than the kernel's own samples, whatever the call chains say.
     const samples = Math.min(share * total, kernelSamples - inSyscalls);
     inSyscalls += samples;
     out.set(stage, samples * usPerSample);
