@@ -274,7 +274,7 @@ export const fields = [
     flag: 'log-level',
     env: 'QUICKIM_LOG_LEVEL',
     fallback: 'info',
-    doc: 'pino log level.',
+    doc: 'pino log level; JSON lines on stdout (at `info` one per request), written within 100 ms and all at exit.',
     parse: (t) => {
       if (!(levels as readonly string[]).includes(t))
         throw new Error(`must be one of ${levels.join(', ')}`);
