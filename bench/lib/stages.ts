@@ -8,6 +8,7 @@
  * calls are told apart by the native function on top of the stack: `writeBuffer` is a socket
  * write of a prebuilt buffer (the fan-out's), `writev` / `writeUtf8String` the HTTP answer's.
  */
+import { selfTimes, stacksOf } from './cpuprofile.js';
 import type { CallFrame, Profile } from './cpuprofile.js';
 
 interface Stage {
@@ -89,24 +90,10 @@ export function stageTimes(
   profile: Profile,
   window?: { readonly startUs: number; readonly endUs: number },
 ): Map<string, number> {
-  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
-  const parent = new Map<number, number>();
-  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
-  const selfUs = new Map<number, number>();
-  let t = profile.startTime ?? 0;
-  profile.samples.forEach((id, i) => {
-    const dt = Math.max(0, profile.timeDeltas[i] ?? 0);
-    t += profile.timeDeltas[i] ?? 0;
-    if (window !== undefined && (t < window.startUs || t > window.endUs)) return;
-    selfUs.set(id, (selfUs.get(id) ?? 0) + dt);
-  });
+  const stackOf = stacksOf(profile);
   const totals = new Map<string, number>();
-  for (const [id, us] of selfUs) {
-    const stack: CallFrame[] = [];
-    for (let x: number | undefined = id; x !== undefined; x = parent.get(x)) {
-      const node = byId.get(x);
-      if (node) stack.push(node.callFrame);
-    }
+  for (const [id, us] of selfTimes(profile, window)) {
+    const stack = stackOf(id);
     const leaf = stack[0];
     const name =
       leaf === undefined ? 'other' : (stages.find((s) => s.test(leaf, stack))?.name ?? 'other');
@@ -122,9 +109,10 @@ export function monotonicMicros(): number {
 
 /**
  * Two servers' stages side by side, µs per unit (e.g. per publish), biggest difference
- * first, idle left out, with a total row.
+ * first, idle left out, with a total row; `title` heads the stage column.
  */
 export function stageTable(
+  title: string,
   names: readonly [string, string],
   times: readonly [ReadonlyMap<string, number>, ReadonlyMap<string, number>],
   units: readonly [number, number],
@@ -144,7 +132,7 @@ export function stageTable(
   const sumA = rows.reduce((s, r) => s + r.a, 0);
   const sumB = rows.reduce((s, r) => s + r.b, 0);
   const lines = [
-    `| stage (main thread) | ${names[0]} µs/publish | ${names[1]} µs/publish | difference |`,
+    `| ${title} | ${names[0]} µs/publish | ${names[1]} µs/publish | difference |`,
     '|---|--:|--:|--:|',
     ...rows.map((r) => `| ${r.stage} | ${f(r.a)} | ${f(r.b)} | ${sign(r.diff)} |`),
     `| **all but idle** | **${f(sumA)}** | **${f(sumB)}** | **${sign(sumA - sumB)}** |`,

@@ -22,6 +22,7 @@ const totals = stageTimes(read(file));
 if (vsFile !== undefined) {
   const vsUnits = Number(vsUnitsArg ?? unitsArg ?? 1);
   const { table } = stageTable(
+    'stage (main thread)',
     [file, vsFile],
     [totals, stageTimes(read(vsFile))],
     [units > 0 ? units : 1, vsUnits > 0 ? vsUnits : 1],

@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 
+import { selfTimes, stacksOf } from '../lib/cpuprofile.js';
 import type { CallFrame, Profile } from '../lib/cpuprofile.js';
 
 const file = process.argv[2];
@@ -15,17 +16,9 @@ if (file === undefined) {
   process.exit(2);
 }
 const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
-const byId = new Map(profile.nodes.map((n) => [n.id, n]));
-const parent = new Map<number, number>();
-for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
-
-const selfUs = new Map<number, number>();
-let total = 0;
-profile.samples.forEach((id, i) => {
-  const dt = Math.max(0, profile.timeDeltas[i] ?? 0);
-  selfUs.set(id, (selfUs.get(id) ?? 0) + dt);
-  total += dt;
-});
+const selfUs = selfTimes(profile);
+const stackOf = stacksOf(profile);
+const total = [...selfUs.values()].reduce((t, us) => t + us, 0);
 
 function where(f: CallFrame): string {
   const url = f.url.replace(/^file:\/\//, '');
@@ -48,22 +41,12 @@ const fnSelf = new Map<string, number>();
 const fileSelf = new Map<string, number>();
 const inclusive = new Map<string, number>();
 for (const [id, us] of selfUs) {
-  const node = byId.get(id);
-  if (!node) continue;
-  add(fnSelf, label(node.callFrame), us);
-  add(fileSelf, where(node.callFrame), us);
+  const [leaf, ...callers] = stackOf(id);
+  if (leaf === undefined) continue;
+  add(fnSelf, label(leaf), us);
+  add(fileSelf, where(leaf), us);
   // Inclusive: every distinct frame on the stack gets the sample once.
-  const seen = new Set<string>();
-  for (let cur: number | undefined = id, d = 0; cur !== undefined && d < 500; d++) {
-    const n = byId.get(cur);
-    if (!n) break;
-    const key = label(n.callFrame);
-    if (!seen.has(key)) {
-      seen.add(key);
-      add(inclusive, key, us);
-    }
-    cur = parent.get(cur);
-  }
+  for (const key of new Set([leaf, ...callers].map(label))) add(inclusive, key, us);
 }
 
 function print(title: string, map: Map<string, number>): void {

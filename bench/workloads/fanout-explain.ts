@@ -15,14 +15,16 @@ import type { Context, Variant } from './common.js';
 import type { Receiver } from '../lib/protocol.js';
 import { busiestSessionRate, fanoutConfig, measureFanout } from './fanout.js';
 
-/** One profiled session's main-thread time by stage, in the measured phase, and its publishes. */
+type Profiler = 'v8' | 'perf';
+
+/**
+ * One profiled session's measured phase: time by stage (the main thread's by V8, or the whole
+ * process's CPU by perf), the messages published meanwhile, and the process's CPU per publish.
+ */
 interface Profiled {
   readonly stages: Map<string, number>;
   readonly published: number;
   readonly cpuPerPublish: number;
-  /** `perf`'s CPU by stage over the measured phase (empty without perf). */
-  readonly perf: Map<string, number>;
-  readonly perfPublished: number;
 }
 
 interface SessionRaw {
@@ -36,17 +38,18 @@ interface StepRaw {
   readonly metrics: { readonly cpuPerPublish: number };
 }
 
+/** One session of `v` under `profiler`; null if perf could not sample it. */
 async function profiled(
   ctx: Context,
   v: Variant<{ receiver: Receiver }>,
   round: number,
-  mode: 'v8' | 'perf',
-): Promise<Profiled> {
-  const withPerf = mode === 'perf';
+  profiler: Profiler,
+): Promise<Profiled | null> {
+  const withPerf = profiler === 'perf';
   // One profiler at a time: V8's sampler costs the process CPU that perf would count.
   const pctx: Context = { ...ctx, opts: { ...ctx.opts, profile: !withPerf, findMax: false } };
   const perfFile = join(ctx.workDir, `perf-${v.target}-${round}.data`);
-  const { last: step, perfPublished } = await withSession(
+  const { step, perfOk } = await withSession(
     pctx,
     v,
     -1 - round,
@@ -66,35 +69,19 @@ async function profiled(
         },
       );
       const perfOk = (await perf.run?.stop()) ?? false;
-      const session = raw as SessionRaw;
-      const last = session.steps[session.steps.length - 1];
+      const steps = (raw as SessionRaw).steps;
+      const last = steps[steps.length - 1];
       if (last === undefined) throw new Error('no measured phase');
-      const perfPublished = perfOk
-        ? session.steps.reduce((n, st) => n + st.result.published, 0)
-        : 0;
-      return { last, perfPublished };
+      return { step: last, perfOk };
     },
     undefined,
     keepsRateLimits(busiestSessionRate(ctx.opts)),
   );
-  if (withPerf) {
-    return {
-      stages: new Map(),
-      published: 0,
-      cpuPerPublish: step.metrics.cpuPerPublish,
-      perf: perfPublished > 0 ? perfStages(perfFile) : new Map(),
-      perfPublished,
-    };
-  }
+  const measured = { published: step.result.published, cpuPerPublish: step.metrics.cpuPerPublish };
+  if (withPerf) return perfOk ? { stages: perfStages(perfFile), ...measured } : null;
   const file = join(ROOT, 'bench', 'results', profileFileName(pctx, v, -1 - round));
   const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
-  return {
-    stages: stageTimes(profile, { startUs: step.startUs, endUs: step.endUs }),
-    published: step.result.published,
-    cpuPerPublish: step.metrics.cpuPerPublish,
-    perf: new Map(),
-    perfPublished: 0,
-  };
+  return { stages: stageTimes(profile, { startUs: step.startUs, endUs: step.endUs }), ...measured };
 }
 
 export interface Explanation {
@@ -104,18 +91,15 @@ export interface Explanation {
   readonly bound: string;
 }
 
-/** Sums what the sessions of one server and one profiler measured. */
-function sum(runs: readonly Profiled[]): Profiled {
+/** What the sessions of one server under one profiler measured together; null if none did. */
+function sum(runs: readonly (Profiled | null)[]): Profiled | null {
+  const done = runs.filter((r): r is Profiled => r !== null);
+  if (done.length === 0) return null;
   const stages = new Map<string, number>();
-  const perf = new Map<string, number>();
-  for (const r of runs) {
-    for (const [k, us] of r.stages) stages.set(k, (stages.get(k) ?? 0) + us);
-    for (const [k, us] of r.perf) perf.set(k, (perf.get(k) ?? 0) + us);
-  }
-  const published = runs.reduce((n, r) => n + r.published, 0);
-  const cpu = runs.reduce((n, r) => n + r.cpuPerPublish * r.published, 0);
-  const perfPublished = runs.reduce((n, r) => n + r.perfPublished, 0);
-  return { stages, published, cpuPerPublish: cpu / published, perf, perfPublished };
+  for (const r of done) for (const [k, us] of r.stages) stages.set(k, (stages.get(k) ?? 0) + us);
+  const published = done.reduce((n, r) => n + r.published, 0);
+  const cpu = done.reduce((n, r) => n + r.cpuPerPublish * r.published, 0);
+  return { stages, published, cpuPerPublish: cpu / published };
 }
 
 /**
@@ -130,31 +114,35 @@ export async function explainFanout(
   reference: Variant<{ receiver: Receiver }>,
 ): Promise<Explanation> {
   ctx.log('  profiled sessions (what bounds the CPU goals), outside the measured repetitions');
-  const modes = perfUsable() ? (['v8', 'perf'] as const) : (['v8', 'v8'] as const);
-  const as: Profiled[] = [];
-  const bs: Profiled[] = [];
-  for (const [round, mode] of modes.entries()) {
-    as.push(await profiled(ctx, qim, round, mode));
-    bs.push(await profiled(ctx, reference, round, mode));
+  const modes: readonly Profiler[] = perfUsable() ? ['v8', 'perf'] : ['v8', 'v8'];
+  const sessions: Array<{ profiler: Profiler; a: Profiled | null; b: Profiled | null }> = [];
+  for (const [round, profiler] of modes.entries()) {
+    const a = await profiled(ctx, qim, round, profiler);
+    sessions.push({ profiler, a, b: await profiled(ctx, reference, round, profiler) });
   }
-  const v8 = (runs: Profiled[]): Profiled => sum(runs.filter((r) => r.published > 0));
-  const a = v8(as);
-  const b = v8(bs);
-  const pa = sum(as.filter((r) => r.perfPublished > 0));
-  const pb = sum(bs.filter((r) => r.perfPublished > 0));
-  const cpu =
-    pa.perfPublished > 0 && pb.perfPublished > 0
-      ? stageTable(
-          [qim.label, reference.label],
-          [pa.perf, pb.perf],
-          [pa.perfPublished, pb.perfPublished],
-        )
-      : null;
+  const of = (profiler: Profiler, side: 'a' | 'b'): Profiled | null =>
+    sum(sessions.filter((x) => x.profiler === profiler).map((x) => x[side]));
+  const names = [qim.label, reference.label] as const;
+  // A V8 session either profiles or throws: these are never null.
+  const a = of('v8', 'a') as Profiled;
+  const b = of('v8', 'b') as Profiled;
   const { table, differences } = stageTable(
-    [qim.label, reference.label],
+    'stage (main thread)',
+    names,
     [a.stages, b.stages],
     [a.published, b.published],
   );
+  const pa = of('perf', 'a');
+  const pb = of('perf', 'b');
+  const cpu =
+    pa === null || pb === null
+      ? null
+      : stageTable(
+          'where the CPU went (perf)',
+          names,
+          [pa.stages, pb.stages],
+          [pa.published, pb.published],
+        );
   const top = (list: typeof differences): string =>
     list
       .filter((d) => d.diff > 0)
@@ -181,7 +169,7 @@ export async function explainFanout(
         'call (everything beneath it), the rest by binary; µs of CPU per message published. ' +
         'The V8 profiler was off, so this is the CPU the table above measures.',
       '',
-      cpu.table.replace('stage (main thread)', 'where the CPU went (perf)'),
+      cpu.table,
     );
   }
   const bound =

@@ -1,18 +1,26 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import type { ChildProcessByStdio } from 'node:child_process';
+import type { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 const LOGGER = fileURLToPath(new URL('./logger.ts', import.meta.url));
 
-/** Runs `body` in a child process with `createLogger` in scope; resolves with its stdout lines. */
-function child(body: string): Promise<{ lines: string[]; code: number | null }> {
+/** Starts a child process running `body` with `createLogger` in scope; stdout is piped. */
+function spawnWithLogger(body: string): ChildProcessByStdio<null, Readable, null> {
   const script = `import { createLogger } from ${JSON.stringify(LOGGER)};\n${body}`;
   const proc = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
     stdio: ['ignore', 'pipe', 'ignore'],
   });
-  let out = '';
   proc.stdout.setEncoding('utf8');
+  return proc;
+}
+
+/** Runs `body` to its end; resolves with its stdout lines and exit code. */
+function child(body: string): Promise<{ lines: string[]; code: number | null }> {
+  const proc = spawnWithLogger(body);
+  let out = '';
   proc.stdout.on('data', (chunk: string) => (out += chunk));
   return new Promise((resolve) =>
     proc.once('close', (code) => resolve({ lines: out.split('\n').filter((l) => l !== ''), code })),
@@ -50,16 +58,13 @@ describe('logger', () => {
   it('writes a lone line while the process runs on, not only at exit', async () => {
     // The child logs once and never exits by itself: the line can only come from the flush
     // timer. It is killed outright (no exit hook) once the line has arrived.
-    const script = `import { createLogger } from ${JSON.stringify(LOGGER)};
+    const proc = spawnWithLogger(`
       createLogger('info').info({ i: 7 }, 'lone');
-      setInterval(() => {}, 1000);`;
-    const proc = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
-      stdio: ['ignore', 'pipe', 'ignore'],
-    });
+      setInterval(() => {}, 1000);
+    `);
     try {
       const line = await new Promise<string>((resolve, reject) => {
         const timeout = setTimeout(() => reject(new Error('no line within 20 s')), 20_000);
-        proc.stdout.setEncoding('utf8');
         proc.stdout.once('data', (chunk: string) => {
           clearTimeout(timeout);
           resolve(chunk);

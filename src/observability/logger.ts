@@ -12,10 +12,8 @@ type Writer = ReturnType<typeof pino.destination>;
 
 /**
  * Log lines gathered in memory, in order, and handed to the writer as one string of about
- * `LOG_WRITE_CHARS`, or `LOG_FLUSH_MS` after the first of them, whichever comes first.
- * Measured (`npm run bench -- send --log-level default,warn --profile`): handing sonic-boom
- * every line cost ~5 µs a request on the event loop — it measures its whole pending string on
- * each line, and at 4 KiB chunks it starts an asynchronous write every ~20 lines.
+ * `LOG_WRITE_CHARS`, or `LOG_FLUSH_MS` after the first of them, whichever comes first (why:
+ * `createLogger`).
  */
 class LineBatch implements DestinationStream {
   private parts: string[] = [];
@@ -42,16 +40,12 @@ class LineBatch implements DestinationStream {
     this.writer.flush(cb);
   }
 
-  /** At exit: the waiting lines, written now (the writer is synchronous). */
-  writeNowSync(): void {
-    this.handOver();
-  }
-
-  private handOver(): void {
+  /** Writes the waiting lines now (the writer is synchronous): on a full batch, the timer, at exit. */
+  handOver(): void {
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
     if (this.parts.length === 0) return;
-    const text = this.parts.length === 1 ? (this.parts[0] as string) : this.parts.join('');
+    const text = this.parts.join('');
     this.parts = [];
     this.chars = 0;
     try {
@@ -67,7 +61,7 @@ const batches = new Set<WeakRef<LineBatch>>();
 
 // One exit hook for every logger, whatever its number (tests build many).
 process.on('exit', () => {
-  for (const ref of batches) ref.deref()?.writeNowSync();
+  for (const ref of batches) ref.deref()?.handOver();
 });
 
 function track(batch: LineBatch): void {

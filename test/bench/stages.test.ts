@@ -74,7 +74,7 @@ describe('bench profile stages', () => {
       ['idle', 5000],
     ]);
     const b = new Map([['socket writes (write syscalls)', 600]]);
-    const { table, differences } = stageTable(['quick-im', 'raw ws'], [a, b], [10, 10]);
+    const { table, differences } = stageTable('stage', ['quick-im', 'raw ws'], [a, b], [10, 10]);
     assert.deepEqual(
       differences.map((d) => [d.stage, d.diff]),
       [
